@@ -1,0 +1,14 @@
+# The README's commands and the documented gates. Every target installs what it needs.
+.PHONY: acceptance test bootstrap unit
+
+acceptance: ## the whole acceptance suite, both modes, process backend; prints the report path
+	bash scripts/acceptance.sh
+
+test: ## every gate in order (what .ci/run runs)
+	bash scripts/test.sh
+
+bootstrap:
+	bash scripts/bootstrap.sh
+
+unit:
+	bash scripts/bootstrap.sh && .venv/bin/python -m pytest tests

@@ -1,0 +1,124 @@
+"""RFC 9457 problem+json responses, from one place, for both services.
+
+Every error a client can see is a problem document with a machine-readable
+`reason`; unexpected exceptions become a 500 problem without a stack trace
+or any request data (which may hold secrets).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+
+MEDIA_TYPE = "application/problem+json"
+log = logging.getLogger("seam.problem")
+
+
+class Problem(Exception):
+    """Raise anywhere in a handler to answer with a problem document."""
+
+    def __init__(
+        self,
+        status: int,
+        reason: str,
+        detail: str,
+        headers: dict[str, str] | None = None,
+        **extra: Any,
+    ) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.reason = reason
+        self.detail = detail
+        self.headers = headers or {}
+        self.extra = extra
+
+
+_TITLES = {
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    409: "Conflict",
+    411: "Length Required",
+    413: "Content Too Large",
+    415: "Unsupported Media Type",
+    422: "Unprocessable Content",
+    428: "Precondition Required",
+    500: "Internal Server Error",
+    503: "Service Unavailable",
+}
+
+
+def response(
+    status: int,
+    reason: str,
+    detail: str,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
+) -> Response:
+    body = {
+        "type": f"https://cos-pact-e2e.dev/problems/{reason}",
+        "title": _TITLES.get(status, "Error"),
+        "status": status,
+        "detail": detail,
+        "reason": reason,
+        **extra,
+    }
+    return Response(
+        json.dumps(body), status_code=status, media_type=MEDIA_TYPE, headers=headers or {}
+    )
+
+
+async def problem_handler(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, Problem)
+    return response(exc.status, exc.reason, exc.detail, exc.headers, **exc.extra)
+
+
+async def http_exception_handler(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    reason = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+    return response(exc.status_code, reason, str(exc.detail), dict(exc.headers or {}))
+
+
+async def unexpected_handler(request: Request, exc: Exception) -> Response:
+    log.error("unhandled %s on %s %s", type(exc).__name__, request.method, request.url.path)
+    return response(500, "internal_error", "the server failed to handle this request")
+
+
+EXCEPTION_HANDLERS = {
+    Problem: problem_handler,
+    HTTPException: http_exception_handler,
+    Exception: unexpected_handler,
+}
+
+
+def parse_json_object(body: bytes) -> dict[str, Any]:
+    """Decode a JSON object body or raise a 400 problem saying why."""
+    try:
+        value = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise Problem(400, "malformed_json", f"request body is not valid JSON: {exc}") from exc
+    if not isinstance(value, dict):
+        raise Problem(400, "malformed_json", "request body must be a JSON object")
+    return value
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """Read at most `limit` bytes; a larger body is a 413 without buffering it all."""
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise Problem(413, "body_too_large", f"body exceeds the {limit}-byte limit", limit=limit)
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise Problem(413, "body_too_large", f"body exceeds the {limit}-byte limit", limit=limit)
+        chunks.append(chunk)
+    return b"".join(chunks)
