@@ -1,0 +1,238 @@
+"""Durable evidence, its idempotency record, its pending receipt, and client callbacks.
+
+Why together: accepting evidence is one atomic fact — the stored document, the
+response a replay must repeat, and the receipt MC owes the client are written
+in one SQLite transaction (WAL, full fsync), so a restart loses nothing and a
+crash cannot produce evidence without a receipt or a receipt without evidence.
+The idempotency rules themselves are the seam's `IdempotencyLedger`.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from conductor.db import Database
+from seam.idempotency import IdempotencyLedger, Outcome
+
+SCHEMA = (
+    """
+    CREATE TABLE IF NOT EXISTS evidence (
+        id TEXT PRIMARY KEY,
+        idempotency_key TEXT NOT NULL UNIQUE,
+        client_id TEXT NOT NULL,
+        digest TEXT NOT NULL,
+        received_at TEXT NOT NULL,
+        api TEXT NOT NULL,
+        document TEXT NOT NULL,
+        replays INTEGER NOT NULL DEFAULT 0
+    )
+    """,
+    """
+    CREATE TABLE IF NOT EXISTS receipts (
+        evidence_id TEXT PRIMARY KEY,
+        client_id TEXT NOT NULL,
+        body TEXT NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('pending', 'delivered', 'failed')),
+        attempts INTEGER NOT NULL DEFAULT 0,
+        last_error TEXT,
+        delivered_at TEXT
+    )
+    """,
+    """
+    CREATE TABLE IF NOT EXISTS client_callbacks (
+        client_id TEXT PRIMARY KEY,
+        url TEXT,
+        base_url TEXT
+    )
+    """,
+)
+
+
+def utc_now() -> str:
+    t = time.time()
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t)) + f".{int(t % 1 * 1000):03d}Z"
+
+
+@dataclass(frozen=True)
+class EvidenceRecord:
+    evidence_id: str
+    idempotency_key: str
+    client_id: str
+    digest: str
+    received_at: str
+    api: str
+    document: dict[str, Any]
+    replays: int = 0
+    receipt_state: str | None = None
+    receipt_attempts: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "evidence_id": self.evidence_id,
+            "idempotency_key": self.idempotency_key,
+            "client_id": self.client_id,
+            "digest": self.digest,
+            "received_at": self.received_at,
+            "api": self.api,
+            "replays": self.replays,
+            "evidence": self.document,
+            "receipt": {"state": self.receipt_state, "attempts": self.receipt_attempts},
+        }
+
+
+@dataclass(frozen=True)
+class PendingReceipt:
+    evidence_id: str
+    client_id: str
+    body: bytes
+    attempts: int
+
+
+_RECORD_SQL = """
+    SELECT e.id, e.idempotency_key, e.client_id, e.digest, e.received_at, e.api, e.document, e.replays,
+           r.state, COALESCE(r.attempts, 0)
+    FROM evidence e LEFT JOIN receipts r ON r.evidence_id = e.id
+"""
+
+
+def _record(row: tuple) -> EvidenceRecord:
+    return EvidenceRecord(
+        evidence_id=row[0],
+        idempotency_key=row[1],
+        client_id=row[2],
+        digest=row[3],
+        received_at=row[4],
+        api=row[5],
+        document=json.loads(row[6]),
+        replays=row[7],
+        receipt_state=row[8],
+        receipt_attempts=row[9],
+    )
+
+
+class EvidenceStore:
+    def __init__(self, db: Database, stale_after_s: float = 60.0) -> None:
+        self._db = db
+        self.ledger = IdempotencyLedger(db.conn, db.lock, stale_after_s=stale_after_s)
+        with db.transaction() as conn:
+            for statement in SCHEMA:
+                conn.execute(statement)
+            # One process owns this file (single worker): nothing can still be in flight at start,
+            # so markers left by a crash are cleared now rather than blocking retries for a minute.
+            conn.execute("DELETE FROM idempotency WHERE state='in_flight'")
+
+    # -- idempotency -------------------------------------------------------------------------
+    def begin(self, key: str, body_digest: str) -> Outcome:
+        return self.ledger.begin(key, body_digest)
+
+    def abandon(self, key: str) -> None:
+        self.ledger.abandon(key)
+
+    def is_in_flight(self, key: str) -> bool:
+        rows = self._db.execute("SELECT 1 FROM idempotency WHERE key=? AND state='in_flight'", (key,))
+        return bool(rows)
+
+    def note_replay(self, key: str) -> None:
+        self._db.execute("UPDATE evidence SET replays = replays + 1 WHERE idempotency_key=?", (key,))
+
+    # -- evidence ----------------------------------------------------------------------------
+    def store(
+        self,
+        record: EvidenceRecord,
+        status: int,
+        response: dict[str, Any],
+        receipt_body: bytes,
+    ) -> None:
+        """Evidence + completed idempotency record + pending receipt, atomically."""
+        with self._db.transaction() as conn:
+            conn.execute(
+                "INSERT INTO evidence(id, idempotency_key, client_id, digest, received_at, api, document)"
+                " VALUES (?,?,?,?,?,?,?)",
+                (
+                    record.evidence_id,
+                    record.idempotency_key,
+                    record.client_id,
+                    record.digest,
+                    record.received_at,
+                    record.api,
+                    json.dumps(record.document, sort_keys=True),
+                ),
+            )
+            self.ledger.complete(record.idempotency_key, status, response)
+            conn.execute(
+                "INSERT INTO receipts(evidence_id, client_id, body, state) VALUES (?,?,?,'pending')",
+                (record.evidence_id, record.client_id, receipt_body.decode("utf-8")),
+            )
+
+    def get(self, evidence_id: str) -> EvidenceRecord | None:
+        rows = self._db.execute(_RECORD_SQL + " WHERE e.id=?", (evidence_id,))
+        return _record(rows[0]) if rows else None
+
+    def all(self) -> list[EvidenceRecord]:
+        return [_record(row) for row in self._db.execute(_RECORD_SQL + " ORDER BY e.rowid")]
+
+    # -- receipts ----------------------------------------------------------------------------
+    def pending_receipts(self, client_id: str | None = None) -> list[PendingReceipt]:
+        sql = "SELECT evidence_id, client_id, body, attempts FROM receipts WHERE state='pending'"
+        params: tuple = ()
+        if client_id is not None:
+            sql += " AND client_id=?"
+            params = (client_id,)
+        rows = self._db.execute(sql + " ORDER BY rowid", params)
+        return [PendingReceipt(r[0], r[1], r[2].encode("utf-8"), r[3]) for r in rows]
+
+    def pending_receipt(self, evidence_id: str) -> PendingReceipt | None:
+        rows = self._db.execute(
+            "SELECT evidence_id, client_id, body, attempts FROM receipts"
+            " WHERE evidence_id=? AND state='pending'",
+            (evidence_id,),
+        )
+        if not rows:
+            return None
+        evidence_id, client_id, body, attempts = rows[0]
+        return PendingReceipt(evidence_id, client_id, body.encode("utf-8"), attempts)
+
+    def count_pending_receipts(self) -> int:
+        return self._db.execute("SELECT COUNT(*) FROM receipts WHERE state='pending'")[0][0]
+
+    def receipt_failed_attempt(self, evidence_id: str, error: str) -> int:
+        with self._db.transaction() as conn:
+            conn.execute(
+                "UPDATE receipts SET attempts = attempts + 1, last_error=? WHERE evidence_id=?",
+                (error, evidence_id),
+            )
+            row = conn.execute("SELECT attempts FROM receipts WHERE evidence_id=?", (evidence_id,)).fetchone()
+        return row[0] if row else 0
+
+    def receipt_delivered(self, evidence_id: str) -> None:
+        self._db.execute(
+            "UPDATE receipts SET state='delivered', attempts = attempts + 1, delivered_at=?, last_error=NULL"
+            " WHERE evidence_id=?",
+            (utc_now(), evidence_id),
+        )
+
+    def receipt_given_up(self, evidence_id: str) -> None:
+        self._db.execute("UPDATE receipts SET state='failed' WHERE evidence_id=?", (evidence_id,))
+
+    # -- client callbacks --------------------------------------------------------------------
+    def callback(self, client_id: str) -> tuple[str | None, str | None]:
+        rows = self._db.execute("SELECT url, base_url FROM client_callbacks WHERE client_id=?", (client_id,))
+        return (rows[0][0], rows[0][1]) if rows else (None, None)
+
+    def set_callback(self, client_id: str, url: str | None, base_url: str | None) -> None:
+        self._db.execute(
+            "INSERT INTO client_callbacks(client_id, url, base_url) VALUES (?,?,?)"
+            " ON CONFLICT(client_id) DO UPDATE SET url=excluded.url, base_url=excluded.base_url",
+            (client_id, url, base_url),
+        )
+
+    # -- admin -------------------------------------------------------------------------------
+    def reset(self) -> None:
+        """Forget evidence, idempotency records and receipts (client callbacks stay)."""
+        with self._db.transaction() as conn:
+            conn.execute("DELETE FROM evidence")
+            conn.execute("DELETE FROM receipts")
+            self.ledger.reset()

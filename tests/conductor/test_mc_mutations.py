@@ -1,0 +1,158 @@
+"""Each `mc.*` seam mutation breaks exactly the promise it names (docs/mutations.md).
+
+For every mutation, a probe asks "is the promise kept?": it must say yes on a
+clean MC and no on an MC started with that mutation — so the probe can fail,
+and the mutation really changes behaviour.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+import pytest
+from mc_helpers import (
+    BASE,
+    CREDENTIALS,
+    PACK,
+    AppFactory,
+    b64_sha256,
+    bearer,
+    content_digest,
+    evidence_doc,
+    get_token,
+    post_evidence,
+)
+from starlette.testclient import TestClient
+
+from conductor import mutations
+
+PACK_URL = f"/v1/policy/packs/{PACK}"
+
+
+def _pack(c: TestClient) -> httpx.Response:
+    return c.get(PACK_URL, headers=bearer(get_token(c, "policy:read")))
+
+
+def etag_present(c: TestClient) -> bool:
+    return "etag" in _pack(c).headers
+
+
+def etag_strong(c: TestClient) -> bool:
+    return not _pack(c).headers["etag"].startswith("W/")
+
+
+def content_digest_alg(c: TestClient) -> bool:
+    return _pack(c).headers["content-digest"].startswith("sha-256=:")
+
+
+def content_digest_value(c: TestClient) -> bool:
+    r = _pack(c)
+    return r.headers["content-digest"].split("=", 1)[1] == f":{b64_sha256(r.content)}:"
+
+
+def answers_304(c: TestClient) -> bool:
+    read = bearer(get_token(c, "policy:read"))
+    etag = f'"sha256-{hashlib.sha256(_pack(c).content).hexdigest()}"'
+    r = c.get(PACK_URL, headers={**read, "If-None-Match": etag})
+    return r.status_code == 304 and r.content == b""
+
+
+def evidence_201(c: TestClient) -> bool:
+    return post_evidence(c, get_token(c), "k", evidence_doc()).status_code == 201
+
+
+def evidence_field_name(c: TestClient) -> bool:
+    return "evidence_id" in post_evidence(c, get_token(c), "k", evidence_doc()).json()
+
+
+def scope_checked(c: TestClient) -> bool:
+    return post_evidence(c, get_token(c, "policy:read"), "k", evidence_doc()).status_code == 403
+
+
+def replay_same_id(c: TestClient) -> bool:
+    tok = get_token(c)
+    first = post_evidence(c, tok, "k", evidence_doc()).json()
+    again = post_evidence(c, tok, "k", evidence_doc()).json()
+    return first == again
+
+
+def replay_header(c: TestClient) -> bool:
+    tok = get_token(c)
+    post_evidence(c, tok, "k", evidence_doc())
+    return post_evidence(c, tok, "k", evidence_doc()).headers.get("idempotent-replayed") == "true"
+
+
+def mismatch_422(c: TestClient) -> bool:
+    tok = get_token(c)
+    post_evidence(c, tok, "k", evidence_doc())
+    return post_evidence(c, tok, "k", evidence_doc(release="other")).status_code == 422
+
+
+def token_field_name(c: TestClient) -> bool:
+    return "access_token" in c.post("/v1/tokens", data=CREDENTIALS).json()
+
+
+def problem_media_type(c: TestClient) -> bool:
+    r = c.get("/v1/policy/packs/missing", headers=bearer(get_token(c, "policy:read")))
+    return r.headers["content-type"] == "application/problem+json"
+
+
+def graphql_evidence_ok(c: TestClient) -> bool:
+    doc = evidence_doc()
+    gql_input = {**{k: v for k, v in doc.items() if k != "produced_at"}, "producedAt": doc["produced_at"]}
+    query = (
+        "mutation($input: EvidenceInput!, $key: String!) {"
+        " publishEvidence(input: $input, idempotencyKey: $key) { evidenceOk evidenceId } }"
+    )
+    r = c.post(
+        "/graphql",
+        json={"query": query, "variables": {"input": gql_input, "key": "g"}},
+        headers=bearer(get_token(c)),
+    )
+    data = r.json().get("data") or {}
+    return r.status_code == 200 and (data.get("publishEvidence") or {}).get("evidenceOk") is True
+
+
+def digest_checked(c: TestClient) -> bool:
+    raw = json.dumps(evidence_doc()).encode()
+    r = post_evidence(c, get_token(c), "k", body=raw, digest=content_digest(b"something else"))
+    return r.status_code == 400
+
+
+PROBES: dict[str, Callable[[TestClient], bool]] = {
+    mutations.ETAG_DROPPED: etag_present,
+    mutations.ETAG_WEAK: etag_strong,
+    mutations.CONTENT_DIGEST_WRONG_ALG: content_digest_alg,
+    mutations.CONTENT_DIGEST_WRONG_VALUE: content_digest_value,
+    mutations.NO_304: answers_304,
+    mutations.EVIDENCE_202: evidence_201,
+    mutations.EVIDENCE_FIELD_RENAMED: evidence_field_name,
+    mutations.SCOPE_CHECK_REMOVED: scope_checked,
+    mutations.REPLAY_NEW_ID: replay_same_id,
+    mutations.REPLAY_HEADER_DROPPED: replay_header,
+    mutations.MISMATCH_409: mismatch_422,
+    mutations.TOKEN_FIELD_RENAMED: token_field_name,
+    mutations.PROBLEM_AS_JSON: problem_media_type,
+    mutations.GRAPHQL_EVIDENCEOK_RENAMED: graphql_evidence_ok,
+    mutations.DIGEST_MISMATCH_ACCEPTED: digest_checked,
+}
+
+
+def test_every_documented_mc_mutation_has_a_probe() -> None:
+    assert set(PROBES) == mutations.KNOWN
+    with open(Path(__file__).parents[2] / "docs" / "mutations.md", encoding="utf-8") as fh:
+        documented = {line.split("`")[1] for line in fh if line.startswith("| `mc.")}
+    assert documented == mutations.KNOWN
+
+
+@pytest.mark.parametrize("name", sorted(PROBES))
+def test_mutation_breaks_its_promise(make_app: AppFactory, tmp_path: Path, name: str) -> None:
+    probe = PROBES[name]
+    with TestClient(make_app(tmp_path / "clean"), base_url=BASE) as clean:
+        assert probe(clean), f"promise broken without {name}"
+    with TestClient(make_app(tmp_path / "mutated", mutations=frozenset({name})), base_url=BASE) as mutated:
+        assert not probe(mutated), f"{name} did not change the behaviour it names"

@@ -1,0 +1,117 @@
+"""`python -m conductor` as a real process: dev-default warnings, readiness, restart durability."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+from mc_helpers import CREDENTIALS, Receiver, content_digest, evidence_doc
+
+REPO = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.slow
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def conductor(data_dir: Path, log: Path, *args: str) -> Iterator[str]:
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MC_", "SEAM_"))}
+    with log.open("ab") as err:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "conductor", "--port", str(port), "--data-dir", str(data_dir), *args],
+            cwd=REPO,
+            env=env,
+            stdout=err,
+            stderr=err,
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 20
+        while True:  # readiness, bounded: poll /readyz until 200, the process dies, or time runs out
+            assert proc.poll() is None, log.read_text()
+            try:
+                if httpx.get(f"{base}/readyz", timeout=0.5).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, "MC did not become ready: " + log.read_text()
+            time.sleep(0.05)
+        yield base
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def test_process_restart_keeps_evidence_and_replays(tmp_path: Path, receiver: Receiver) -> None:
+    data = tmp_path / "mc-data"
+    log = tmp_path / "mc.log"
+    doc = evidence_doc()
+    raw = json.dumps(doc).encode()
+    callback = ["--callback-url", receiver.url + "/v1/callbacks/evidence-receipts"]
+
+    with conductor(data, log, *callback) as base, httpx.Client(base_url=base, timeout=5) as c:
+        token = c.post("/v1/tokens", data=CREDENTIALS).json()["access_token"]
+        headers = {
+            "Authorization": f"Bearer {token}",
+            "Idempotency-Key": "proc-1",
+            "Content-Digest": content_digest(raw),
+            "Content-Type": "application/json",
+        }
+        first = c.post("/v1/evidence", content=raw, headers=headers)
+        assert first.status_code == 201
+        assert json.loads(receiver.next().body)["evidence_id"] == first.json()["evidence_id"]
+        pem = c.get("/v1/keys/signing.pem").text
+
+    text = log.read_text()
+    assert "WARNING" in text and "development default" in text
+    assert "mc-admin-dev" in text  # the public dev admin token is announced as a warning
+    assert (data / "signing-key.pem").exists() and (data / "conductor.db").exists()
+
+    with conductor(data, log) as base, httpx.Client(base_url=base, timeout=5) as c:
+        assert c.get("/v1/keys/signing.pem").text == pem  # same key after restart
+        token = c.post("/v1/tokens", data=CREDENTIALS).json()["access_token"]
+        headers["Authorization"] = f"Bearer {token}"
+        stored = c.get(first.headers["location"], headers={"Authorization": f"Bearer {token}"})
+        assert stored.status_code == 200 and stored.json()["evidence"] == doc
+        replay = c.post("/v1/evidence", content=raw, headers=headers)
+        assert replay.status_code == 201
+        assert replay.headers["idempotent-replayed"] == "true"
+        assert replay.json() == first.json()
+        ledger = c.get("/admin/evidence", headers={"Authorization": "Bearer mc-admin-dev"}).json()
+        assert ledger["by_key"] == {"proc-1": 1}
+        assert ledger["items"][0]["receipt"]["state"] == "delivered"
+    assert receiver.requests.empty()  # the replay after restart sent no second receipt
+
+
+def test_process_announces_mutations_and_rejects_unknown(tmp_path: Path) -> None:
+    log = tmp_path / "mc.log"
+    with conductor(tmp_path / "d", log, "--seam-mutation", "mc.etag-weak") as base:
+        assert httpx.get(f"{base}/healthz").status_code == 200
+    assert "SEAM MUTATIONS ACTIVE" in log.read_text() and "mc.etag-weak" in log.read_text()
+    bad = subprocess.run(
+        [sys.executable, "-m", "conductor", "--seam-mutation", "mc.nope", "--data-dir", str(tmp_path / "x")],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert bad.returncode == 2 and "unknown MC seam mutation" in bad.stderr
