@@ -1,0 +1,35 @@
+"""`python -m companyos`: parse flags, set up logging, serve (see --help and docs/companyos.md)."""
+
+from __future__ import annotations
+
+import logging
+
+from companyos.server import configure_logging, serve
+from companyos.settings import from_args
+
+
+def main(argv: list[str] | None = None) -> None:
+    settings = from_args(argv)
+    configure_logging(settings.log_level)
+    log = logging.getLogger("companyos")
+    log.info(
+        "CompanyOS starting: mode=%s listen=%s:%d data_dir=%s",
+        settings.mode,
+        settings.host,
+        settings.port,
+        settings.data_dir,
+    )
+    if settings.integrated and settings.client_secret == "companyos-dev-secret":
+        log.warning(
+            "using the MC DEVELOPMENT client credentials (%s); set real ones in production",
+            settings.client_id,
+        )
+    if settings.test_latency_ms > 0:
+        log.warning(
+            "TEST LATENCY ACTIVE: %.0f ms added to authorize/attestation/evidence", settings.test_latency_ms
+        )
+    serve(settings)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,178 @@
+"""A loaded policy pack, ready to decide: one prepared regorus Engine per pack.
+
+Why a prepared engine: parsing Rego on every request would cost far more
+than evaluating it. The engine is built (policies added, data loaded, a
+probe query evaluated) once per pack; each decision evaluates a cheap
+`clone()` of it so concurrent callers never share mutable input state.
+
+Threading: a regorus Engine is *unsendable* (pyo3): it must be created,
+used and dropped on one thread. COS builds and evaluates every engine on
+the event loop thread (both are sub-millisecond for packs of this size),
+and a replaced policy is `release()`d right after the swap, on that thread:
+an ActivePolicy kept alive elsewhere (say, by a traceback collected later by
+the garbage collector on another thread) then no longer owns an engine.
+
+Why `PolicyHolder`: a reload builds a complete `ActivePolicy` first and then
+replaces one reference. A request reads `holder.current` once and uses that
+object for both the decision and the `policy {pack, revision, digest}` it
+reports, so it can never see a half-loaded pack or mix two revisions.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import regorus
+
+from seam import bundle, digest
+
+ALLOW_RULE = f"{bundle.QUERY}.allow"
+REASONS_RULE = f"{bundle.QUERY}.reasons"
+_PROBE_INPUT = {"subject": {"user": "probe", "roles": []}, "action": "probe", "resource": None}
+
+
+class PolicyLoadError(ValueError):
+    """The pack does not compile or does not answer `data.companyos.authz.allow` with a boolean."""
+
+
+@dataclass(frozen=True)
+class Decision:
+    allow: bool
+    reasons: list[str]
+
+
+def rfc3339(ts: float) -> str:
+    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+@dataclass
+class ActivePolicy:
+    """One pack as COS enforces it, with the facts /v1/attestation reports about it."""
+
+    pack: str
+    revision: str
+    digest: str  # lowercase hex SHA-256 of the pack bytes
+    source: str  # "local" | "mc"
+    signature_verified: bool
+    loaded_at: float
+    engine: Any = field(repr=False)
+    attestation_body: bytes = field(default=b"", repr=False)
+
+    def __post_init__(self) -> None:
+        self.attestation_body = json.dumps(self.describe(), separators=(",", ":")).encode("utf-8")
+
+    @property
+    def etag(self) -> str:
+        return digest.strong_etag(self.digest)
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "pack": self.pack,
+            "name": self.pack,
+            "revision": self.revision,
+            "digest": self.digest,
+            "source": self.source,
+            "signature_verified": self.signature_verified,
+            "loaded_at": rfc3339(self.loaded_at),
+        }
+
+    def release(self) -> None:
+        """Drop the engine now, on the calling (serving) thread; the policy can no longer decide."""
+        self.engine = None
+
+    def decide(self, input_doc: dict[str, Any]) -> Decision:
+        if self.engine is None:
+            raise RuntimeError("this policy was released")
+        engine = self.engine.clone()
+        try:
+            engine.set_input_json(json.dumps(input_doc))
+            return _evaluate(engine)
+        finally:
+            engine = None  # a traceback must not carry the clone to another thread
+
+    def policy_ref(self) -> dict[str, str]:
+        return {"pack": self.pack, "revision": self.revision, "digest": self.digest}
+
+
+def _evaluate(engine: Any) -> Decision:
+    allow = engine.eval_rule(ALLOW_RULE)
+    if allow is None:
+        allow = False  # undefined for this input: deny
+    if not isinstance(allow, bool):
+        raise PolicyLoadError(f"{ALLOW_RULE} must be a boolean, got {type(allow).__name__}")
+    try:
+        reasons = engine.eval_rule(REASONS_RULE)
+    except RuntimeError:
+        reasons = None  # the pack defines no reasons rule
+    return Decision(allow=allow, reasons=sorted(str(r) for r in (reasons or [])))
+
+
+def _summary(exc: Exception) -> str:
+    """regorus errors carry a Rust backtrace; keep only the message part, on one line."""
+    text = str(exc).split("Stack backtrace:")[0]
+    return " ".join(text.split())[:300] or type(exc).__name__
+
+
+def build_engine(pack: bundle.Pack) -> Any:
+    """Compile every .rego file and load data.json; probe once so a broken pack fails here."""
+    engine: Any = regorus.Engine()
+    probe: Any = None
+    try:
+        for path, text in sorted(pack.rego.items()):
+            engine.add_policy(path, text)
+        engine.add_data_json(json.dumps(pack.data))
+        probe = engine.clone()
+        probe.set_input_json(json.dumps(_PROBE_INPUT))
+        _evaluate(probe)
+    except PolicyLoadError:
+        engine = probe = None  # drop here, not wherever the traceback is collected
+        raise
+    except (RuntimeError, ValueError) as exc:
+        engine = probe = None
+        raise PolicyLoadError(f"pack does not compile or evaluate: {_summary(exc)}") from None
+    return engine
+
+
+def load(
+    pack_bytes: bytes,
+    *,
+    source: str,
+    signature_verified: bool,
+    expected_name: str | None = None,
+    loaded_at: float | None = None,
+) -> ActivePolicy:
+    """Parse, compile and wrap a pack; raises bundle.BundleError or PolicyLoadError."""
+    pack = bundle.parse(pack_bytes)
+    name = pack.name or expected_name or "unnamed"
+    if expected_name and pack.name and pack.name != expected_name:
+        raise bundle.BundleError(f"pack manifest names {pack.name!r}, expected {expected_name!r}")
+    return ActivePolicy(
+        pack=name,
+        revision=pack.revision,
+        digest=digest.sha256_hex(pack_bytes),
+        source=source,
+        signature_verified=signature_verified,
+        loaded_at=loaded_at if loaded_at is not None else time.time(),
+        engine=build_engine(pack),
+    )
+
+
+class PolicyHolder:
+    """The one reference to the active policy; replaced whole, never mutated."""
+
+    def __init__(self, initial: ActivePolicy | None = None) -> None:
+        self.current: ActivePolicy | None = initial
+
+    def swap(self, new: ActivePolicy) -> ActivePolicy | None:
+        """Install `new`; the caller releases the returned old policy (on this thread)."""
+        old, self.current = self.current, new
+        return old
+
+    def clear(self) -> None:
+        if self.current is not None:
+            self.current.release()
+        self.current = None

@@ -1,0 +1,179 @@
+"""Drains the outbox to MC: at-least-once sends, exactly-once records via idempotency keys.
+
+Why this is safe to retry blindly: every send of an entry carries the same
+`Idempotency-Key` and the same bytes (as accepted), so MC stores it once and
+answers later sends as a replay (`Idempotent-Replayed: true`), which counts
+as published (`evidence_publish_dedupe_total`). A kill -9 between MC's 201
+and COS's bookkeeping therefore costs one replayed send, never a duplicate.
+
+Outcomes of one send:
+- 2xx → published (with MC's evidence id); a replay additionally counts as dedupe;
+- 409 in flight, 401 (token dropped and renewed), 403, 429, 5xx, transport
+  errors → retried later (`evidence_publish_retries_total{reason}`);
+- other 4xx (MC says the evidence itself is unacceptable) → parked at the
+  maximum backoff with `last_error` (`evidence_publish_rejected_total`); it
+  stays pending and visible rather than being dropped.
+Retry delays come from tenacity's exponential-with-jitter wait, bounded by
+the backoff cap, and are stored per entry so they survive a restart; the
+first success after a failure makes every backed-off entry due at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+import httpx
+import tenacity
+from starlette.concurrency import run_in_threadpool
+
+from companyos.credentials import CredentialError, TokenCache
+from companyos.health import RuntimeStatus
+from companyos.mc_client import ConductorClient, PublishResult
+from companyos.metrics import Metrics
+from companyos.outbox import Entry, Outbox
+
+log = logging.getLogger("companyos.publisher")
+
+IDLE_WAKE_S = 1.0
+
+
+def retry_wait(cap_s: float) -> tenacity.wait.wait_base:
+    return tenacity.wait_exponential_jitter(multiplier=0.2, max=cap_s, jitter=0.3)
+
+
+def delay_for(wait: tenacity.wait.wait_base, attempt: int) -> float:
+    """Evaluate a tenacity wait strategy for the n-th attempt, outside a Retrying loop."""
+    state = tenacity.RetryCallState(retry_object=None, fn=None, args=(), kwargs={})  # type: ignore[arg-type]
+    state.attempt_number = max(1, attempt)
+    return float(wait(state))
+
+
+class EvidencePublisher:
+    def __init__(
+        self,
+        client: ConductorClient,
+        tokens: TokenCache,
+        outbox: Outbox,
+        metrics: Metrics,
+        status: RuntimeStatus,
+        *,
+        backoff_cap_s: float,
+        concurrency: int = 8,
+    ) -> None:
+        self._client = client
+        self._tokens = tokens
+        self._outbox = outbox
+        self._metrics = metrics
+        self._status = status
+        self._cap = backoff_cap_s
+        self._wait = retry_wait(backoff_cap_s)
+        self._concurrency = max(1, concurrency)
+        self._wake = asyncio.Event()
+        self._failing = False
+
+    def notify(self) -> None:
+        """Called after a 202: publish now instead of at the next idle wake-up."""
+        self._wake.set()
+
+    async def run(self) -> None:
+        while True:
+            try:
+                self._wake.clear()  # before the query: a notify() after it must wake the wait below
+                batch = await run_in_threadpool(self._outbox.due, time.time(), self._concurrency * 4)
+                if batch:
+                    await self._publish_batch(batch)
+                    continue
+                await self._sleep_until_due()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # a bug or a storage error must not end publishing
+                log.error("publisher loop error: %s", type(exc).__name__)
+                await asyncio.sleep(1.0)
+
+    async def _publish_batch(self, batch: list[Entry]) -> None:
+        sem = asyncio.Semaphore(self._concurrency)
+
+        async def one(entry: Entry) -> None:
+            async with sem:
+                await self.publish_one(entry)
+
+        await asyncio.gather(*(one(e) for e in batch))
+
+    async def _sleep_until_due(self) -> None:
+        next_at = await run_in_threadpool(self._outbox.next_due_at)
+        timeout = IDLE_WAKE_S if next_at is None else min(IDLE_WAKE_S, max(0.0, next_at - time.time()))
+        try:
+            await asyncio.wait_for(self._wake.wait(), timeout=max(timeout, 0.01))
+        except TimeoutError:
+            pass
+
+    async def publish_one(self, entry: Entry) -> str:
+        """Send one entry once; record the outcome. Returns published|replayed|retry|rejected."""
+        try:
+            token = await self._tokens.token()
+            result = await self._client.publish_evidence(entry.body, entry.idempotency_key, token=token)
+        except CredentialError as exc:
+            self._status.mc_ok()
+            return await self._retry(entry, "token", f"token refused: {exc.reason}")
+        except httpx.TimeoutException as exc:
+            self._status.mc_down()
+            return await self._retry(entry, "timeout", type(exc).__name__)
+        except httpx.TransportError as exc:
+            self._status.mc_down()
+            return await self._retry(entry, "unreachable", type(exc).__name__)
+        return await self._handle(entry, result)
+
+    async def _handle(self, entry: Entry, result: PublishResult) -> str:
+        if result.status in (502, 503, 504):
+            self._status.mc_down()
+        else:
+            self._status.mc_ok()
+        if result.ok:
+            await run_in_threadpool(
+                self._outbox.mark_published, entry.evidence_id, result.evidence_id, result.replayed
+            )
+            self._metrics.evidence_published.inc()
+            if result.replayed:
+                self._metrics.evidence_publish_dedupe.inc()
+            if self._failing:
+                self._failing = False
+                self._status.publisher_backoff = False
+                n = await run_in_threadpool(self._outbox.expedite)
+                if n:
+                    log.info("MC accepts evidence again; %d backed-off entries made due", n)
+                    self._wake.set()
+            return "replayed" if result.replayed else "published"
+        if result.status == 401:
+            self._tokens.invalidate()
+            return await self._retry(entry, "unauthorized", "MC rejected the token")
+        if result.status == 409:
+            return await self._retry(entry, "in_flight", "MC is still handling this key")
+        if result.status == 403:
+            return await self._retry(entry, "forbidden", "token lacks evidence:write")
+        if result.status in (408, 425, 429) or result.status >= 500:
+            return await self._retry(entry, "server_error", f"HTTP {result.status}")
+        reason = result.reason or f"http_{result.status}"
+        self._metrics.evidence_publish_rejected.labels(reason).inc()
+        log.error(
+            "MC refused evidence %s (key %s): %s %s; parked, will retry at the backoff cap",
+            entry.evidence_id,
+            entry.idempotency_key,
+            result.status,
+            reason,
+        )
+        await run_in_threadpool(
+            self._outbox.schedule_retry, entry.evidence_id, time.time() + self._cap, f"rejected:{reason}"
+        )
+        return "rejected"
+
+    async def _retry(self, entry: Entry, reason: str, detail: str) -> str:
+        self._failing = True
+        self._status.publisher_backoff = True
+        self._metrics.evidence_publish_retries.labels(reason).inc()
+        delay = delay_for(self._wait, entry.attempts + 1)
+        log.info("publish of %s will be retried in %.2fs (%s: %s)", entry.evidence_id, delay, reason, detail)
+        error = f"{reason}: {detail}"
+        await run_in_threadpool(self._outbox.schedule_retry, entry.evidence_id, time.time() + delay, error)
+        return "retry"

@@ -1,0 +1,1 @@
+"""Operator and measurement tools for COS (not imported by the service)."""
