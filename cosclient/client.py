@@ -22,6 +22,7 @@ class Reply:
     status: int
     headers: httpx.Headers
     body: Any
+    raw: bytes = b""  # the exact bytes received, for digest checks
 
     @property
     def ok(self) -> bool:
@@ -94,7 +95,9 @@ class CompanyOSClient:
         response = self._http.request(method, path, headers=headers, **kwargs)
         if self.on_exchange is not None:
             self.on_exchange(response.request, response)
-        return Reply(status=response.status_code, headers=response.headers, body=_parse(response))
+        return Reply(
+            status=response.status_code, headers=response.headers, body=_parse(response), raw=response.content
+        )
 
     def _json(self, method: str, path: str, doc: Any, headers: dict[str, str] | None = None) -> Reply:
         body = json.dumps(doc).encode("utf-8")

@@ -1,0 +1,91 @@
+"""behave hooks: which mode a scenario needs, which backend runs it, and the report.
+
+- Mode comes from tags (`@standalone` / `@integrated`, also on Examples tables).
+- Backend from userdata: `-D backend=process|external|compose` (default process).
+- Each mode's environment is a behave fixture (`use_fixture`) started the first
+  time a scenario needs it and torn down once at the end of the run, so a run
+  costs one cold start per mode, not one per scenario.
+- Every scenario gets a fresh `context.world` (harness.world.World); its HTTP
+  exchanges, timings and — on failure — the service logs go into Allure.
+"""
+
+from __future__ import annotations
+
+from behave import fixture, use_fixture
+from behave.model import Scenario
+
+from harness import flaky, report, session
+from harness.environments import BackendError
+from harness.world import World
+
+
+class _RunLayer:
+    """Makes `use_fixture` register its cleanup on the test-run layer.
+
+    A fixture used from `before_scenario` would otherwise be torn down after
+    that scenario; the environment must live for the whole run.
+    """
+
+    def __init__(self, context) -> None:
+        self._context = context
+
+    def add_cleanup(self, func, *args, **kwargs) -> None:
+        self._context.add_cleanup(func, *args, layer="testrun", **kwargs)
+
+    def __getattr__(self, name):
+        return getattr(self._context, name)
+
+
+@fixture(name="fixture.environment")
+def environment_fixture(context, mode: str):
+    with session.environment(context.session, mode) as env:
+        yield env
+
+
+def before_all(context) -> None:
+    report.register_step_types()
+    context.session = session.Session.from_userdata(dict(context.config.userdata))
+
+
+def before_feature(context, feature) -> None:
+    report.label_feature(feature, context.session.backend)
+    session.skip_if_backend_unsupported(context.session, feature)
+
+
+def before_scenario(context, scenario: Scenario) -> None:
+    context.world = None
+    mode = session.mode_of(scenario.effective_tags)
+    if mode is None:
+        return
+    env = context.session.started.get(mode)
+    if env is None:
+        failure = context.session.failed.get(mode)
+        if failure:
+            raise BackendError(failure)
+        try:
+            env = use_fixture(environment_fixture, _RunLayer(context), mode)
+        except Exception as exc:
+            context.session.failed[mode] = f"{mode} environment failed to start: {exc}"
+            raise
+    context.world = World.for_environment(env)
+    flaky.begin_scenario(context, scenario)
+
+
+def before_step(context, step) -> None:
+    flaky.wrap_step(context, step)
+
+
+def after_scenario(context, scenario: Scenario) -> None:
+    world: World | None = context.world
+    if world is None:
+        return
+    try:
+        report.attach_world(world, scenario)
+        flaky.report_retries(context)
+        session.restore(world)
+    finally:
+        world.close()
+
+
+def after_all(context) -> None:
+    session.write_run_files(context.session, context)

@@ -1,0 +1,105 @@
+"""Tokens for scenarios: good ones, and each kind of bad one.
+
+A forged COS token is a well-formed EdDSA JWT signed by a key COS never saw;
+an expired COS token is a real one requested with the shortest lifetime COS
+grants and observed (bounded poll) until COS itself says it has expired.
+MC's bad tokens come from MC's admin API, which can mint expired tokens.
+"""
+
+from __future__ import annotations
+
+import time
+
+import jwt
+
+from harness.mc import Conductor
+from harness.readiness import wait_until
+from harness.world import World
+from seam import keys
+
+
+def login(world: World) -> None:
+    c = world.env.credentials
+    answer = world.cos.login(c.cos_user, c.cos_password)
+    assert answer.status == 200, f"QA user could not log in to COS: {answer.status} {answer.body}"
+
+
+def forged_cos_token() -> str:
+    now = int(time.time())
+    claims = {
+        "iss": "companyos",
+        "aud": "companyos",
+        "sub": "qa",
+        "iat": now,
+        "exp": now + 300,
+        "scope": "decisions:read evidence:write",
+    }
+    return jwt.encode(claims, keys.generate(), algorithm="EdDSA")
+
+
+def expired_cos_token(world: World) -> str:
+    """A token COS issued and now rejects as expired (waits ≤ 5 s, polling)."""
+    c = world.env.credentials
+    answer = world.cos.login(c.cos_user, c.cos_password, ttl_s=1)
+    assert answer.status == 200, f"COS refused a short-lived login: {answer.status} {answer.body}"
+    token = answer.body["access_token"]
+
+    def rejected_as_expired() -> bool:
+        reply = world.cos.authorize({"user": "qa", "roles": ["viewer"]}, "read", token=token)
+        return reply.status == 401
+
+    wait_until("COS to reject the short-lived token", rejected_as_expired, budget_s=5, interval_s=0.2)
+    return token
+
+
+def cos_token(world: World, kind: str) -> str | None:
+    """`kind` as QA writes it: 'no token', 'a forged token', 'an expired token'."""
+    if kind == "no token":
+        return None
+    if kind == "a forged token":
+        return forged_cos_token()
+    if kind == "an expired token":
+        return expired_cos_token(world)
+    raise ValueError(f"unknown token kind {kind!r}")
+
+
+def mc_token(mc: Conductor, kind: str) -> str | None:
+    """'no token', 'an expired token with "S"', 'a token with only "S"'."""
+    if kind == "no token":
+        return None
+    scope = kind.split('"')[1] if '"' in kind else ""
+    if kind.startswith("an expired token"):
+        return mc.minted_token([scope], lifetime_s=-60)
+    if kind.startswith("a token with only"):
+        return mc.access_token([scope])
+    raise ValueError(f"unknown token kind {kind!r}")
+
+
+def call_mc(world: World, call: str, token_kind: str):
+    """`call` is 'GET pack' or 'POST evidence'; the token as QA describes it."""
+    from harness import evidence
+
+    mc = Conductor(world.env, world.recorder)
+    try:
+        token = mc_token(mc, token_kind)
+        if call == "GET pack":
+            return mc.get("/v1/policy/packs/policy-pack-v0", token)
+        if call == "POST evidence":
+            body = evidence.canonical(evidence.new_document())
+            return mc.post_evidence(body, evidence.new_key(), token or "", evidence.digest_header(body))
+        raise ValueError(f"unknown MC call {call!r}")
+    finally:
+        mc.close()
+
+
+def request_mc_token(world: World, request: str):
+    """'a wrong client secret' or 'the scope "S"'."""
+    mc = Conductor(world.env, world.recorder)
+    try:
+        if request == "a wrong client secret":
+            return mc.token(secret="not-the-secret")
+        if request.startswith("the scope"):
+            return mc.token(scopes=[request.split('"')[1]])
+        raise ValueError(f"unknown token request {request!r}")
+    finally:
+        mc.close()

@@ -1,0 +1,77 @@
+"""Bounded readiness waits, recorded: how long it took and how many polls.
+
+Readiness is a check, never a sleep: poll `/readyz` (or any predicate) with
+tenacity until it answers or the budget runs out, then fail saying what was
+last seen, so a wrong setting shows as a clear error, not a hang.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import httpx
+from tenacity import RetryError, Retrying, retry_if_result, stop_after_delay, wait_fixed
+
+
+class NotReady(RuntimeError):
+    """A service did not become ready within its budget."""
+
+
+@dataclass(frozen=True)
+class Readiness:
+    what: str
+    seconds: float
+    polls: int
+
+
+def wait_until(
+    what: str,
+    probe: Callable[[], object],
+    budget_s: float,
+    interval_s: float = 0.05,
+    alive: Callable[[], bool] | None = None,
+) -> Readiness:
+    """Call `probe` until it returns a truthy value; raise NotReady after `budget_s`.
+
+    `alive` lets the caller stop early when the process under test has died.
+    """
+    started = time.monotonic()
+    polls = 0
+    last: list[object] = [None]
+
+    def attempt() -> object:
+        nonlocal polls
+        polls += 1
+        if alive is not None and not alive():
+            raise NotReady(f"{what}: process exited before it was ready")
+        try:
+            value = probe()
+        except (httpx.HTTPError, OSError) as exc:
+            last[0] = f"{type(exc).__name__}: {exc}"
+            return None
+        last[0] = value
+        return value
+
+    try:
+        for att in Retrying(
+            stop=stop_after_delay(budget_s),
+            wait=wait_fixed(interval_s),
+            retry=retry_if_result(lambda v: not v),
+            reraise=True,
+        ):
+            with att:
+                result = attempt()
+            if not att.retry_state.outcome.failed:  # type: ignore[union-attr]
+                att.retry_state.set_result(result)
+    except RetryError as exc:
+        raise NotReady(f"{what} not ready after {budget_s:.1f}s; last seen: {last[0]!r}") from exc
+    return Readiness(what=what, seconds=time.monotonic() - started, polls=polls)
+
+
+def http_ready(url: str, timeout_s: float = 1.0) -> Callable[[], bool]:
+    def probe() -> bool:
+        return httpx.get(url, timeout=timeout_s).status_code == 200
+
+    return probe

@@ -1,0 +1,126 @@
+"""One behave run: backend choice, the environments started so far, cold starts.
+
+The cold start of each mode is measured here — launch → ready (from the
+backend) and launch → first verified decision (a decision whose policy digest
+is the one COS attests, and in integrated mode the one MC serves) — and kept
+for the report.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from cosclient import CompanyOSClient
+from harness.backends import open_environment
+from harness.environments import COS, MC, MODES, PROXY, Environment
+from harness.readiness import wait_until
+
+FIRST_DECISION_BUDGET_S = 30.0
+OWN_SERVICES_TAG = "owns-services"
+
+
+@dataclass
+class Session:
+    backend: str
+    userdata: dict[str, str]
+    started: dict[str, Environment] = field(default_factory=dict)
+    failed: dict[str, str] = field(default_factory=dict)
+    cold_starts: dict[str, dict[str, float]] = field(default_factory=dict)
+    started_at: float = field(default_factory=time.monotonic)
+
+    @classmethod
+    def from_userdata(cls, userdata: dict[str, str]) -> Session:
+        return cls(backend=userdata.get("backend", "process"), userdata=userdata)
+
+
+def mode_of(tags: list[str]) -> str | None:
+    modes = [m for m in MODES if m in tags]
+    if len(modes) > 1:
+        # A scenario tagged with both runs where the richer environment is.
+        return "integrated"
+    return modes[0] if modes else None
+
+
+def skip_if_backend_unsupported(session: Session, feature) -> None:
+    """Scenarios that stop/kill services cannot run where the suite owns nothing."""
+    if session.backend != "external":
+        return
+    for scenario in feature.walk_scenarios():
+        if OWN_SERVICES_TAG in scenario.effective_tags or "faults" in scenario.effective_tags:
+            scenario.skip(reason="backend=external: the suite does not own these services")
+
+
+def first_verified_decision(env: Environment) -> None:
+    """Log in and ask for decisions until one comes from the pack COS should enforce."""
+    client = CompanyOSClient(env.endpoints.cos_url)
+    c = env.credentials
+    try:
+
+        def verified() -> bool:
+            if client.token is None and client.login(c.cos_user, c.cos_password).status != 200:
+                return False
+            attested = client.attestation()
+            if attested.status != 200:
+                return False
+            if env.integrated and attested.body.get("source") != "mc":
+                return False
+            decision = client.authorize({"user": c.cos_user, "roles": ["viewer"]}, "read")
+            return decision.status == 200 and decision.body["policy"]["digest"] == attested.body["digest"]
+
+        wait_until("the first verified decision", verified, FIRST_DECISION_BUDGET_S, interval_s=0.05)
+    finally:
+        client.close()
+
+
+@contextmanager
+def environment(session: Session, mode: str) -> Iterator[Environment]:
+    launched = time.monotonic()
+    with open_environment(session.backend, mode, session.userdata) as env:
+        ready = time.monotonic() - launched
+        first_verified_decision(env)
+        timings = {
+            "launch_to_ready_s": round(ready, 3),
+            "launch_to_first_verified_decision_s": round(time.monotonic() - launched, 3),
+            **{k: round(v, 3) for k, v in env.timings.items()},
+        }
+        session.cold_starts[mode] = timings
+        env.timings.update(timings)
+        session.started[mode] = env
+        try:
+            yield env
+        finally:
+            session.started.pop(mode, None)
+
+
+def restore(world) -> None:
+    """Undo what a scenario did to the shared environment: faults off, services up."""
+    env = world.env
+    if env.endpoints.toxiproxy_url:
+        from faultproxy.client import ToxiproxyClient
+
+        faults = ToxiproxyClient(env.endpoints.toxiproxy_url)
+        try:
+            faults.reset()
+        finally:
+            faults.close()
+    if env.backend == "external":
+        return
+    for service in (MC, PROXY, COS):
+        if service == COS or env.integrated:
+            if not env.control.running(service):
+                env.control.start(service)
+
+
+def write_run_files(session: Session, context) -> None:
+    """Files the run leaves for the summary and the metrics: cold starts and retries."""
+    from harness import flaky
+
+    out = Path(session.userdata.get("reports_dir", "reports"))
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "cold-starts.json").write_text(json.dumps(session.cold_starts, indent=2))
+    flaky.write_totals(context, out / "flaky-retries.json")

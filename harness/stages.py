@@ -1,0 +1,132 @@
+"""The gates, in order, as CI runs them: one table, one plain summary line.
+
+Stages: unit (pytest) → contracts → e2e (behave, both modes) → faults → load →
+compose. A stage whose tooling is not part of this checkout yet is listed as
+`absent` rather than silently skipped. Any failing stage fails the run; the
+last line is `N passed, N failed` summed over pytest and behave.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+PY = str(REPO / ".venv" / "bin" / "python")
+_PYTEST_COUNTS = re.compile(r"(\d+) (passed|failed|error|errors)")
+
+
+@dataclass
+class StageResult:
+    name: str
+    status: str  # passed | failed | absent
+    seconds: float
+    passed: int = 0
+    failed: int = 0
+    note: str = ""
+
+
+def _run(argv: list[str], log: Path) -> tuple[int, str]:
+    """Run a command, streaming its output to our stdout and to a log file."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    out: list[str] = []
+    with subprocess.Popen(
+        argv, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    ) as proc:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            sys.stdout.write(line)
+            out.append(line)
+        code = proc.wait()
+    text = "".join(out)
+    log.write_text(text)
+    return code, text
+
+
+def _pytest_counts(text: str) -> tuple[int, int]:
+    tail = text.strip().splitlines()[-1] if text.strip() else ""
+    counts = {k: int(n) for n, k in _PYTEST_COUNTS.findall(tail)}
+    return counts.get("passed", 0), counts.get("failed", 0) + counts.get("error", 0) + counts.get("errors", 0)
+
+
+def unit() -> StageResult:
+    t0 = time.monotonic()
+    code, text = _run(
+        [PY, "-m", "pytest", "tests", "-q", "-p", "no:cacheprovider"],
+        REPO / "reports" / "stages" / "unit.log",
+    )
+    passed, failed = _pytest_counts(text)
+    ok = code == 0
+    return StageResult(
+        "unit", "passed" if ok else "failed", time.monotonic() - t0, passed, failed or (0 if ok else 1)
+    )
+
+
+def _behave_stage(name: str, tags: list[str], extra: list[str] | None = None) -> StageResult:
+    t0 = time.monotonic()
+    code, _ = _run(
+        [PY, "-m", "harness.run_suite", *[f"--tags={t}" for t in tags], *(extra or [])],
+        REPO / "reports" / "stages" / f"{name}.log",
+    )
+    summary_path = REPO / "reports" / "suite-summary.json"
+    summary = json.loads(summary_path.read_text()) if summary_path.exists() else {}
+    note = f"flaky {len(summary.get('flaky', []))}" if summary.get("flaky") else ""
+    return StageResult(
+        name,
+        "passed" if code == 0 else "failed",
+        time.monotonic() - t0,
+        summary.get("passed", 0),
+        summary.get("failed", 0 if code == 0 else 1),
+        note,
+    )
+
+
+def e2e() -> StageResult:
+    return _behave_stage("e2e", ["~@load", "~@faults", "~@contract", "~@compose-only"])
+
+
+STAGES: dict[str, Callable[[], StageResult]] = {"unit": unit, "e2e": e2e}
+
+
+def table(results: list[StageResult]) -> str:
+    rows = ["| stage | status | duration | passed | failed | note |", "| --- | --- | --- | --- | --- | --- |"]
+    rows += [
+        f"| {r.name} | {r.status} | {r.seconds:.1f}s | {r.passed} | {r.failed} | {r.note} |" for r in results
+    ]
+    return "\n".join(rows)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--only", action="append", choices=list(STAGES), help="run only these stages")
+    parser.add_argument("--keep-going", action="store_true", help="run later stages after a failure")
+    args = parser.parse_args(argv)
+    results: list[StageResult] = []
+    for name, stage in STAGES.items():
+        if args.only and name not in args.only:
+            continue
+        print(f"\n=== stage: {name} ===", flush=True)
+        result = stage()
+        results.append(result)
+        if result.status == "failed" and not args.keep_going:
+            break
+    (REPO / "reports").mkdir(exist_ok=True)
+    (REPO / "reports" / "stages.json").write_text(json.dumps([r.__dict__ for r in results], indent=2))
+    print("\n" + table(results))
+    passed = sum(r.passed for r in results)
+    failed = sum(r.failed for r in results)
+    print(f"{passed} passed, {failed} failed")
+    return 1 if any(r.status == "failed" for r in results) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,41 @@
+"""Steps about logging in and tokens, at COS and at MC."""
+
+from behave import given, when
+
+from harness import credentials
+from harness.mc import Conductor
+
+
+@given("the QA user is logged in to COS")
+def step_logged_in(context):
+    credentials.login(context.world)
+
+
+@when("a decision is requested from COS with {token}")
+def step_decision_with(context, token):
+    bearer = credentials.cos_token(context.world, token)
+    context.world.last = context.world.cos.authorize(
+        {"user": "qa", "roles": ["viewer"]}, "read", token=bearer or ""
+    )
+
+
+@when('someone logs in to COS as "{user}" with a wrong password')
+def step_wrong_password(context, user):
+    context.world.last = context.world.cos.login(user, "definitely-not-the-password")
+
+
+@given('the suite holds an MC token with scope "{scope}"')
+def step_mc_token(context, scope):
+    mc = Conductor(context.world.env, context.world.recorder)
+    context.world.facts["mc"] = mc
+    context.world.facts["mc_token"] = mc.access_token([scope])
+
+
+@when('the suite calls MC "{call}" with {token}')
+def step_call_mc(context, call, token):
+    context.world.last = credentials.call_mc(context.world, call, token)
+
+
+@when("the suite asks MC for a token with {request}")
+def step_mc_token_request(context, request):
+    context.world.last = credentials.request_mc_token(context.world, request)
