@@ -34,6 +34,8 @@ def decide(world: World, roles: list[str], action: str) -> Decision:
     answer = world.cos.authorize({"user": "qa", "roles": roles}, action)
     assert answer.status == 200, f"decision request failed: {answer.status} {answer.body}"
     body = answer.body
+    missing = [f for f in ("allow", "reasons", "policy") if not isinstance(body, dict) or f not in body]
+    assert not missing, f"COS decision lacks {missing} (the seam promises allow, reasons, policy): {body}"
     return Decision(allow=body["allow"], reasons=body["reasons"], digest=body["policy"]["digest"])
 
 

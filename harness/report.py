@@ -52,7 +52,7 @@ def attach_world(world, scenario) -> None:
         attach_text(name, text)
     if world.facts.get("timings"):
         attach_json("timings", world.facts["timings"])
-    if scenario.status == "failed":
+    if getattr(scenario.status, "name", str(scenario.status)) in ("failed", "error", "hook_error"):
         for service in (COS, MC, PROXY):
             try:
                 logs = world.env.control.logs(service)

@@ -163,9 +163,9 @@ def main(argv: list[str] | None = None) -> int:
         f"suite wall time {wall:.1f}s; flaky {len(outcome.flaky)}; "
         f"quarantined failures {len(outcome.quarantined_failed)}"
     )
+    print(f"{len(outcome.passed)} passed, {len(outcome.failed)} failed")
     if index:
         print(f"report: {index}")
-    print(f"{len(outcome.passed)} passed, {len(outcome.failed)} failed")
     if not first and code != 0:
         return code
     return 1 if outcome.failed else 0

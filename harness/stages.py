@@ -20,6 +20,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 PY = str(REPO / ".venv" / "bin" / "python")
+CI_LOAD_DURATION_S = 20
 _PYTEST_COUNTS = re.compile(r"(\d+) (passed|failed|error|errors)")
 
 
@@ -88,11 +89,32 @@ def _behave_stage(name: str, tags: list[str], extra: list[str] | None = None) ->
     )
 
 
+def _absent(name: str, why: str) -> StageResult:
+    print(f"stage {name}: absent — {why}")
+    return StageResult(name, "absent", 0.0, note=why)
+
+
 def e2e() -> StageResult:
     return _behave_stage("e2e", ["~@load", "~@faults", "~@contract", "~@compose-only"])
 
 
-STAGES: dict[str, Callable[[], StageResult]] = {"unit": unit, "e2e": e2e}
+def faults() -> StageResult:
+    if not (REPO / "features" / "faults.feature").exists():
+        return _absent("faults", "features/faults.feature not in this checkout")
+    return _behave_stage("faults", ["@faults"])
+
+
+def load() -> StageResult:
+    """The CI load profile: the feature's own rate, mix and budgets over a shorter window."""
+    return _behave_stage("load", ["@load"], ["-D", f"load_duration_s={CI_LOAD_DURATION_S}"])
+
+
+STAGES: dict[str, Callable[[], StageResult]] = {
+    "unit": unit,
+    "e2e": e2e,
+    "faults": faults,
+    "load": load,
+}
 
 
 def table(results: list[StageResult]) -> str:

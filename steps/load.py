@@ -1,0 +1,12 @@
+"""Steps about latency budgets under load: the sentence is the budget."""
+
+from behave import then
+
+from harness import load_budgets
+
+
+@then("at {rate} requests per second for {duration} seconds with {reads}% reads, {budgets}")
+def step_load_budget(context, rate, duration, reads, budgets):
+    sentence = f"at {rate} requests per second for {duration} seconds with {reads}% reads, {budgets}"
+    result = load_budgets.check(context.world, sentence, dict(context.config.userdata))
+    assert result.passed, "latency budget breached:\n" + result.describe()
