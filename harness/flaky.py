@@ -91,11 +91,10 @@ def report_retries(context) -> None:
         report.attach_json("flaky retries", [asdict(r) for r in records])
 
 
-def write_totals(context, path: Path) -> None:
-    records = _records(context)
+def write_totals(context, path: Path, append: bool = False) -> None:
+    """Write this run's retries; `append` keeps the first run's records on a rerun."""
+    records = [asdict(r) for r in _records(context)]
+    if append and path.exists():
+        records = json.loads(path.read_text()).get("records", []) + records
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(
-        json.dumps(
-            {"retries": len(records), "at": time.time(), "records": [asdict(r) for r in records]}, indent=2
-        )
-    )
+    path.write_text(json.dumps({"retries": len(records), "at": time.time(), "records": records}, indent=2))

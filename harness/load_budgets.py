@@ -63,6 +63,8 @@ def _record(world: World, result: LoadResult, reports: Path) -> None:
             "rate": result.profile.rate,
             "duration_s": result.profile.duration_s,
             "breaches": [b.describe() for b in result.breaches],
+            "read_budget_ms": result.budgets.read_p95_ms,
+            "write_budget_ms": result.budgets.write_p95_ms,
             "read_p50_ms": result.reads.p50_ms,
             "read_p95_ms": result.reads.p95_ms,
             "read_p99_ms": result.reads.p99_ms,

@@ -3,9 +3,12 @@
 1. behave with the Allure, JSON and rerun formatters (plus progress on stdout);
 2. failed scenarios rerun once from behave's rerun file — a scenario that
    passes only on the rerun is *flaky*: counted and listed, not silently green;
-3. `@quarantine` scenarios run and are reported but never fail the run;
+3. `@quarantine` scenarios run and are reported but never fail the run; each is
+   listed with its age, from a `@quarantine-since:YYYY-MM-DD` tag beside it;
 4. Allure 3 builds `reports/allure-report/index.html` (history kept);
-5. prints `N passed, N failed` and the report path; exit 1 if anything gating failed.
+5. writes `reports/suite-summary.json` and refreshes `reports/metrics.prom`
+   (harness/metrics_export.py; pushed when PUSHGATEWAY_URL is set);
+6. prints `N passed, N failed` and the report path; exit 1 if anything gating failed.
 """
 
 from __future__ import annotations
@@ -15,12 +18,15 @@ import json
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from datetime import date
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 REPORTS = REPO / "reports"
 ALLURE_FORMATTER = "allure_behave.formatter:AllureFormatter"
+QUARANTINE_TAG = "quarantine"
+QUARANTINE_SINCE = "quarantine-since:"
 
 
 @dataclass
@@ -47,6 +53,19 @@ def scenario_results(json_path: Path) -> dict[str, tuple[str, list[str]]]:
             ]
             results[key] = (element.get("status", "untested"), tags)
     return results
+
+
+def defines(args: list[str]) -> list[str]:
+    """The `-D name=value` userdata among behave arguments, in either spelling."""
+    kept: list[str] = []
+    for i, arg in enumerate(args):
+        if arg in ("-D", "--define") and i + 1 < len(args):
+            kept += ["-D", args[i + 1]]
+        elif arg.startswith("--define="):
+            kept += ["-D", arg.split("=", 1)[1]]
+        elif arg.startswith("-D") and len(arg) > 2:
+            kept += ["-D", arg[2:]]
+    return kept
 
 
 def behave(args: list[str], json_out: Path, rerun_out: Path, results_dir: Path) -> int:
@@ -93,6 +112,60 @@ def classify(first: dict, rerun: dict) -> Outcome:
     return out
 
 
+@dataclass(frozen=True)
+class Quarantined:
+    """A `@quarantine` scenario: how long it has been quarantined and how it did this run."""
+
+    scenario: str
+    since: str | None  # the date of its @quarantine-since:YYYY-MM-DD tag, as written
+    age_days: int | None  # None: no tag, or not a YYYY-MM-DD date
+    result: str  # passed | flaky | failed | skipped
+
+    def describe(self) -> str:
+        if self.since is None:
+            age = "age unknown (no @quarantine-since tag)"
+        elif self.age_days is None:
+            age = f"since {self.since!r}, age unknown (not a YYYY-MM-DD date)"
+        else:
+            age = f"since {self.since}, {self.age_days} days"
+        result = "failed (not gating)" if self.result == "failed" else self.result
+        return f"{self.scenario} — {age}; {result}"
+
+
+def quarantined(first: dict, outcome: Outcome, today: date | None = None) -> list[Quarantined]:
+    """Every `@quarantine` scenario of the run, oldest quarantine first (unknown ages last)."""
+    today = today or date.today()
+    found: list[Quarantined] = []
+    for key, (_status, tags) in first.items():
+        if QUARANTINE_TAG not in tags:
+            continue
+        since = next((t[len(QUARANTINE_SINCE) :] for t in tags if t.startswith(QUARANTINE_SINCE)), None)
+        try:
+            age = (today - date.fromisoformat(since)).days if since else None
+        except ValueError:
+            age = None
+        if key in outcome.flaky:
+            result = "flaky"
+        elif key in outcome.passed:
+            result = "passed"
+        elif key in outcome.skipped:
+            result = "skipped"
+        else:
+            result = "failed"
+        found.append(Quarantined(key, since, age, result))
+    return sorted(found, key=lambda q: (q.age_days is None, -(q.age_days or 0), q.scenario))
+
+
+def export_metrics() -> None:
+    """Refresh reports/metrics.prom (and push it if PUSHGATEWAY_URL is set); never changes the outcome."""
+    try:
+        from harness import metrics_export
+
+        print(f"metrics: {metrics_export.export(REPORTS)}")
+    except Exception as exc:  # noqa: BLE001 - observability must not fail the suite
+        print(f"metrics: export failed: {exc}", file=sys.stderr)
+
+
 def generate_report() -> Path | None:
     allure = REPO / "node_modules" / ".bin" / "allure"
     if not allure.exists():
@@ -130,7 +203,7 @@ def main(argv: list[str] | None = None) -> int:
     rerun_file = REPORTS / "rerun.txt"
     if code != 0 and not known.no_rerun and rerun_file.exists() and rerun_file.read_text().strip():
         print("\nrerunning failed scenarios once (a pass now marks them flaky)")
-        passthrough = [a for a in behave_args if a.startswith(("-D", "--define"))]
+        passthrough = defines(behave_args) + ["-D", "rerun=1"]
         behave(
             [*passthrough, f"@{rerun_file}"],
             REPORTS / "behave-rerun.json",
@@ -140,12 +213,14 @@ def main(argv: list[str] | None = None) -> int:
         rerun = scenario_results(REPORTS / "behave-rerun.json")
     outcome = classify(first, rerun)
     wall = time.monotonic() - started
+    in_quarantine = quarantined(first, outcome)
     summary = {
         "passed": len(outcome.passed),
         "failed": len(outcome.failed),
         "skipped": len(outcome.skipped),
         "flaky": outcome.flaky,
         "quarantined_failed": outcome.quarantined_failed,
+        "quarantined": [asdict(q) for q in in_quarantine],
         "failed_scenarios": outcome.failed,
         "wall_s": round(wall, 1),
         "behave_exit": code,
@@ -159,10 +234,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"FLAKY   {name} (passed only on rerun)")
     for name in outcome.quarantined_failed:
         print(f"QUARANTINED (not gating) {name}")
+    if in_quarantine:
+        print(f"quarantined scenarios ({len(in_quarantine)}), never gating:")
+        for q in in_quarantine:
+            print(f"  QUARANTINE {q.describe()}")
     print(
         f"suite wall time {wall:.1f}s; flaky {len(outcome.flaky)}; "
         f"quarantined failures {len(outcome.quarantined_failed)}"
     )
+    export_metrics()
     print(f"{len(outcome.passed)} passed, {len(outcome.failed)} failed")
     if index:
         print(f"report: {index}")

@@ -122,5 +122,8 @@ def write_run_files(session: Session, context) -> None:
 
     out = Path(session.userdata.get("reports_dir", "reports"))
     out.mkdir(parents=True, exist_ok=True)
-    (out / "cold-starts.json").write_text(json.dumps(session.cold_starts, indent=2))
-    flaky.write_totals(context, out / "flaky-retries.json")
+    path = out / "cold-starts.json"
+    merged = json.loads(path.read_text()) if path.exists() and session.userdata.get("rerun") else {}
+    merged.update(session.cold_starts)
+    path.write_text(json.dumps(merged, indent=2))
+    flaky.write_totals(context, out / "flaky-retries.json", append=bool(session.userdata.get("rerun")))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import subprocess
 import sys
@@ -17,6 +18,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+
+from harness.run_suite import export_metrics
 
 REPO = Path(__file__).resolve().parents[1]
 PY = str(REPO / ".venv" / "bin" / "python")
@@ -95,7 +98,9 @@ def _absent(name: str, why: str) -> StageResult:
 
 
 def e2e() -> StageResult:
-    return _behave_stage("e2e", ["~@load", "~@faults", "~@contract", "~@compose-only"])
+    mode = os.environ.get("E2E_MODE")  # the GitHub workflow's matrix runs one mode per job
+    tags = ["~@load", "~@faults", "~@contract", "~@compose-only", *([f"@{mode}"] if mode else [])]
+    return _behave_stage("e2e", tags)
 
 
 def faults() -> StageResult:
@@ -143,6 +148,7 @@ def main(argv: list[str] | None = None) -> int:
             break
     (REPO / "reports").mkdir(exist_ok=True)
     (REPO / "reports" / "stages.json").write_text(json.dumps([r.__dict__ for r in results], indent=2))
+    export_metrics()  # reports/metrics.prom (+ Pushgateway if PUSHGATEWAY_URL is set); never fails the run
     print("\n" + table(results))
     passed = sum(r.passed for r in results)
     failed = sum(r.failed for r in results)
