@@ -221,7 +221,8 @@ def test_main_reruns_failures_once_and_exits_zero_when_only_flaky_and_quarantine
 
     assert code == 0
     assert calls[0] == ["--tags=~@load", "-D", "backend=process"]
-    assert calls[1] == ["-D", f"@{tmp_path / 'rerun.txt'}"]  # only -D options are passed to the rerun
+    # only the -D userdata (with its values) is passed to the rerun, which is marked as one
+    assert calls[1] == ["-D", "backend=process", "-D", "rerun=1", f"@{tmp_path / 'rerun.txt'}"]
     summary = json.loads((tmp_path / "suite-summary.json").read_text())
     assert summary["passed"] == 2 and summary["failed"] == 0
     assert summary["flaky"] == [KEY_FLAKY]
