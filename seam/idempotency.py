@@ -66,9 +66,7 @@ def connect(path: str) -> sqlite3.Connection:
 
 
 class IdempotencyLedger:
-    def __init__(
-        self, conn: sqlite3.Connection, lock: threading.RLock, stale_after_s: float = 60.0
-    ) -> None:
+    def __init__(self, conn: sqlite3.Connection, lock: threading.RLock, stale_after_s: float = 60.0) -> None:
         self._conn = conn
         self._lock = lock
         self._stale_after_s = stale_after_s

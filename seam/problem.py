@@ -70,9 +70,7 @@ def response(
         "reason": reason,
         **extra,
     }
-    return Response(
-        json.dumps(body), status_code=status, media_type=MEDIA_TYPE, headers=headers or {}
-    )
+    return Response(json.dumps(body), status_code=status, media_type=MEDIA_TYPE, headers=headers or {})
 
 
 async def problem_handler(request: Request, exc: Exception) -> Response:
