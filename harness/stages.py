@@ -97,6 +97,28 @@ def _absent(name: str, why: str) -> StageResult:
     return StageResult(name, "absent", 0.0, note=why)
 
 
+def contracts() -> StageResult:
+    """Consumer tests, drift, scrub, verification and the mutation proof, via features/contracts.feature."""
+    return _behave_stage("contracts", ["@contract"])
+
+
+def compose() -> StageResult:
+    script = REPO / "scripts" / "compose-stage.sh"
+    if not script.exists():
+        return _absent("compose", "scripts/compose-stage.sh not in this checkout")
+    t0 = time.monotonic()
+    code, _ = _run(["bash", str(script)], REPO / "reports" / "stages" / "compose.log")
+    summary_path = REPO / "reports" / "suite-summary.json"
+    summary = json.loads(summary_path.read_text()) if summary_path.exists() else {}
+    return StageResult(
+        "compose",
+        "passed" if code == 0 else "failed",
+        time.monotonic() - t0,
+        summary.get("passed", 0),
+        summary.get("failed", 0 if code == 0 else 1),
+    )
+
+
 def e2e() -> StageResult:
     mode = os.environ.get("E2E_MODE")  # the GitHub workflow's matrix runs one mode per job
     tags = ["~@load", "~@faults", "~@contract", "~@compose-only", *([f"@{mode}"] if mode else [])]
@@ -116,9 +138,11 @@ def load() -> StageResult:
 
 STAGES: dict[str, Callable[[], StageResult]] = {
     "unit": unit,
+    "contracts": contracts,
     "e2e": e2e,
     "faults": faults,
     "load": load,
+    "compose": compose,
 }
 
 

@@ -1,0 +1,61 @@
+"""The real providers under verification, and the provider states each one can be put in.
+
+`start(provider, mutations)` runs one provider as a subprocess on a free loopback port with a
+fresh temp data dir and test-only credentials generated for this run, waits for `/readyz`, and
+yields a `Running` (base URL + state registry). States are set up only through the
+provider's own interfaces: MC's admin and public APIs, COS's public API and its users file.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from contracts import COS, MC, REPORT_DIR
+from contracts.providers.stateserver import StateRegistry
+from harness.processes import ManagedProcess
+from harness.readiness import NotReady, http_ready, wait_until
+
+READY_BUDGET_S = 30.0
+
+
+@dataclass
+class Running:
+    name: str
+    base_url: str
+    registry: StateRegistry
+    process: ManagedProcess
+
+    def log_tail(self, max_bytes: int = 6000) -> str:
+        return self.process.log_tail(max_bytes)
+
+
+def launch(name: str, argv: list[str], env: dict[str, str], ready_url: str, log_name: str) -> ManagedProcess:
+    log_path = REPORT_DIR / "logs" / f"{log_name}.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    log_path.write_bytes(b"")
+    proc = ManagedProcess(name=name, argv=argv, log_path=log_path, env=env).start()
+    try:
+        wait_until(f"{name} at {ready_url}", http_ready(ready_url), READY_BUDGET_S, alive=proc.alive)
+    except NotReady as exc:
+        proc.stop()
+        raise RuntimeError(f"{exc}\n--- {name} log ---\n{proc.log_tail(4000)}") from exc
+    return proc
+
+
+@contextmanager
+def start(provider: str, mutations: str = "") -> Iterator[Running]:
+    """Start `provider` (MC or COS) with `SEAM_MUTATIONS=mutations`; stop it afterwards."""
+    from contracts.providers import companyos, conductor
+
+    module = {MC: conductor, COS: companyos}[provider]
+    root = Path(tempfile.mkdtemp(prefix=f"contracts-{provider}-"))
+    try:
+        with module.running(root, mutations) as running:
+            yield running
+    finally:
+        shutil.rmtree(root, ignore_errors=True)

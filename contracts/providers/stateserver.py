@@ -1,0 +1,113 @@
+"""The provider-state endpoint Pact's verifier calls before each interaction.
+
+pact-python's own function state handlers cannot return values, but the Pact verifier uses the
+JSON object a state-change endpoint answers with as *provider-state values*: it substitutes
+them into request expressions such as `Bearer ${accessToken}`. So the verification runs this
+small loopback HTTP server (`Verifier.state_handler(url, body=True)`) over a mapping of state
+name → handler, each handler setting the state up through the provider's own interfaces and
+returning the values the interaction needs.
+
+Handlers are memoised per (state, params) for one provider run unless marked `fresh`: the
+values a state produced (an evidence id, a token) must be the same when `contracts.render`
+asks for them before verification and when the verifier asks again during it.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+Values = dict[str, Any]
+Handler = Callable[[dict[str, Any]], Values | None]
+
+
+@dataclass(frozen=True)
+class State:
+    handler: Handler
+    fresh: bool = False  # True: set up anew at every call (e.g. a request held in flight)
+
+
+@dataclass
+class StateRegistry:
+    states: Mapping[str, State]
+    _memo: dict[str, Values] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    errors: list[str] = field(default_factory=list)
+
+    def setup(self, name: str, params: dict[str, Any] | None) -> Values:
+        if not name:
+            return {}
+        state = self.states.get(name)
+        if state is None:
+            raise KeyError(f"no handler for provider state {name!r}")
+        params = params or {}
+        key = name + "\0" + json.dumps(params, sort_keys=True)
+        with self._lock:
+            if not state.fresh and key in self._memo:
+                return self._memo[key]
+        values = state.handler(params) or {}
+        if not state.fresh:
+            with self._lock:
+                self._memo.setdefault(key, values)
+                values = self._memo[key]
+        return values
+
+    def values_for(self, provider_states: list[dict[str, Any]]) -> Values:
+        """Set up every state of one interaction; their values merged (later states win)."""
+        merged: Values = {}
+        for ps in provider_states:
+            merged.update(self.setup(ps.get("name", ""), ps.get("params")))
+        return merged
+
+
+class _Handler(BaseHTTPRequestHandler):
+    registry: StateRegistry
+
+    def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+        length = int(self.headers.get("content-length") or 0)
+        try:
+            request = json.loads(self.rfile.read(length) or b"{}")
+            if request.get("action", "setup") != "setup":
+                values: Values = {}
+            else:
+                values = self.registry.setup(request.get("state", ""), request.get("params"))
+            status, body = 200, json.dumps(values).encode("utf-8")
+        except Exception as exc:  # noqa: BLE001 - reported to the verifier as a failed state
+            message = f"state {request.get('state')!r} failed: {type(exc).__name__}: {exc}"
+            self.registry.errors.append(message)
+            status, body = 500, json.dumps({"error": message}).encode("utf-8")
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+class StateServer:
+    """`with StateServer(registry) as url:` — the state-change URL for the verifier."""
+
+    def __init__(self, registry: StateRegistry) -> None:
+        handler = type("StateHandler", (_Handler,), {"registry": registry})
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self._thread = threading.Thread(target=self._server.serve_forever, name="pact-states", daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}/_pact/provider-states"
+
+    def __enter__(self) -> str:
+        self._thread.start()
+        return self.url
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
