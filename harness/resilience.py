@@ -16,6 +16,7 @@ report (`world.note`), so a green run still shows how close to its budget it cam
 
 from __future__ import annotations
 
+import hashlib
 import threading
 import time
 from dataclasses import dataclass, field
@@ -24,7 +25,7 @@ from typing import Any
 import httpx
 
 from cosclient import CompanyOSClient
-from harness import faults, metrics
+from harness import cos_metrics, faults
 from harness.evidence import canonical, new_document, new_key
 from harness.mc import Conductor
 from harness.readiness import wait_until
@@ -49,10 +50,6 @@ class Written:
     @property
     def accepted(self) -> bool:
         return self.final == 202
-
-    @property
-    def first_answer(self) -> str:
-        return self.answers[0] if self.answers else "none"
 
 
 class SteadyWriter:
@@ -131,7 +128,8 @@ class SteadyWriter:
 
     def close(self) -> None:  # world.close() calls this, so a failed step never leaves it running
         self._stop.set()
-        self._thread.join(timeout=COS_UNANSWERED_BUDGET_S + 10)
+        if self._thread.is_alive():
+            self._thread.join(timeout=COS_UNANSWERED_BUDGET_S + 10)
         self._client.close()
 
     def snapshot(self) -> list[Written]:
@@ -143,8 +141,6 @@ class SteadyWriter:
 
 
 def _digest(doc: dict[str, Any]) -> str:
-    import hashlib
-
     return hashlib.sha256(canonical(doc)).hexdigest()
 
 
@@ -179,7 +175,7 @@ def write_through_outage(world: World, outage: str, seconds: float, per_second: 
     if outage not in OUTAGES:
         raise ValueError(f"unknown outage {outage!r}; one of {sorted(OUTAGES)}")
     begin, end = OUTAGES[outage]
-    before = metrics.scrape(world)
+    before = cos_metrics.scrape(world)
     world.facts["metrics_before"] = before
     writer = SteadyWriter(world, per_second)
     world.facts[WRITER] = writer
@@ -195,8 +191,8 @@ def write_through_outage(world: World, outage: str, seconds: float, per_second: 
         end(world)
         writer.stop()
     episode.seconds = round(time.monotonic() - started, 3)
-    episode.notes["retries_during_outage"] = metrics.delta_by_label(
-        before, metrics.scrape(world), "evidence_publish_retries_total", "reason"
+    episode.notes["retries_during_outage"] = cos_metrics.delta_by_label(
+        before, cos_metrics.scrape(world), "evidence_publish_retries_total", "reason"
     )
     world.facts["episode"] = episode
     return episode
@@ -216,7 +212,7 @@ def write_through_resets(world: World, moment: str, count: int, per_second: floa
     """
     if moment not in MOMENTS:
         raise ValueError(f"unknown moment {moment!r}; one of {sorted(MOMENTS)}")
-    before = metrics.scrape(world)
+    before = cos_metrics.scrape(world)
     world.facts["metrics_before"] = before
     faults.connection_resets(world, MOMENTS[moment])
     started = time.monotonic()
@@ -227,7 +223,10 @@ def write_through_resets(world: World, moment: str, count: int, per_second: floa
         writer.wait_done(count / per_second + 10)
         wait_until(
             f"COS to count a failed publish for each of {count} documents",
-            lambda: metrics.delta(before, metrics.scrape(world), "evidence_publish_retries_total") >= count,
+            lambda: (
+                cos_metrics.delta(before, cos_metrics.scrape(world), "evidence_publish_retries_total")
+                >= count
+            ),
             budget_s=15,
             interval_s=0.1,
         )
@@ -257,20 +256,21 @@ def kill_cos_mid_publish(world: World, per_second: float, after_restart: int = 1
     episode = Episode(fault="COS killed mid-publish")
 
     def publishing_in_flight() -> bool:
-        stored = _mc_count(world, {w.digest for w in writer.accepted()})
-        return stored >= 3 and (_health_sample(world).get("outbox_depth") or 0) > 0
+        accepted = {w.key for w in writer.accepted()}
+        pending = accepted & _pending_keys(world)
+        confirmed = len(accepted) - len(pending)  # COS marks an entry only once MC confirmed it
+        episode.notes.update(accepted_before_kill=len(accepted), pending_at_kill=len(pending))
+        return confirmed >= 3 and bool(pending)
 
     try:
-        wait_until("publishes in flight at MC and in COS's outbox", publishing_in_flight, 15, 0.05)
-        episode.notes["outbox_depth_at_kill"] = _health_sample(world).get("outbox_depth")
-        episode.notes["accepted_before_kill"] = len(writer.accepted())
+        wait_until("publishes confirmed by MC and others still in flight", publishing_in_flight, 15, 0.05)
         faults.kill_cos(world)
         killed_at = time.monotonic()
         faults.clear_toxics(world)
         episode.notes["cos_restart_s"] = round(faults.start_cos(world), 3)
         # A restarted COS counts from zero, and its publisher starts resending before /readyz
         # answers: its counters since the restart are its absolute values.
-        world.facts["metrics_before"] = metrics.Scrape({})
+        world.facts["metrics_before"] = cos_metrics.Scrape({})
         episode.notes["cos_down_s"] = round(time.monotonic() - killed_at, 3)
         target = len(writer.accepted()) + after_restart
         wait_until(
@@ -289,7 +289,7 @@ def kill_cos_mid_publish(world: World, per_second: float, after_restart: int = 1
 FETCH = "policy_fetch_duration_seconds"
 
 
-def _polls(scrape: metrics.Scrape) -> tuple[float, float, float]:
+def _polls(scrape: cos_metrics.Scrape) -> tuple[float, float, float]:
     """(completed polls, of which slower than 1 s, total seconds) over non-error outcomes."""
     count = scrape.total(f"{FETCH}_count") - scrape.total(f"{FETCH}_count", outcome="error")
     fast = scrape.total(f"{FETCH}_bucket", le="1.0") - scrape.total(
@@ -309,23 +309,23 @@ class SlowPolls:
 
 def observe_slow_polls(world: World, latency_ms: int, polls: int, budget_s: float = 15) -> SlowPolls:
     """Delay MC's answers by `latency_ms` until COS has completed `polls` slow pack polls."""
-    before = metrics.scrape(world)
+    before = cos_metrics.scrape(world)
     faults.mc_answers_late(world, latency_ms)
     b_count, b_slow, b_sum = _polls(before)
 
     def slow_polls_done() -> bool:
-        count, slow, _ = _polls(metrics.scrape(world))
+        count, slow, _ = _polls(cos_metrics.scrape(world))
         return slow - b_slow >= polls
 
     wait_until(f"{polls} pack polls through a {latency_ms} ms delay", slow_polls_done, budget_s, 0.1)
-    after = metrics.scrape(world)
+    after = cos_metrics.scrape(world)
     count, slow, total = _polls(after)
     slow_n = int(slow - b_slow)
     result = SlowPolls(
         completed=int(count - b_count),
         slow=slow_n,
         mean_slow_s=round((total - b_sum) / slow_n, 3),  # fast polls add only milliseconds to the sum
-        failed=int(metrics.delta(before, after, f"{FETCH}_count", outcome="error")),
+        failed=int(cos_metrics.delta(before, after, f"{FETCH}_count", outcome="error")),
     )
     world.facts["slow_polls"] = result
     world.note(
@@ -349,14 +349,14 @@ def observe_silent_polls(world: World, failures: int, budget_s: float = 25) -> l
     Samples COS's metrics meanwhile: after each failed poll COS sets the backoff it will wait
     before the next one; the samples are the data the backoff assertion judges.
     """
-    before = metrics.scrape(world)
+    before = cos_metrics.scrape(world)
     faults.mc_silent(world)
     started = time.monotonic()
     seen: list[FailedPoll] = []
 
     def sample() -> bool:
-        now = metrics.scrape(world)
-        n = int(metrics.delta(before, now, "policy_fetch_errors_total"))
+        now = cos_metrics.scrape(world)
+        n = int(cos_metrics.delta(before, now, "policy_fetch_errors_total"))
         if n and (not seen or n > seen[-1].failures):
             seen.append(
                 FailedPoll(n, now.total("policy_fetch_backoff_seconds"), round(time.monotonic() - started, 3))
@@ -386,9 +386,9 @@ def expect_backoff_grew(polls: list[FailedPoll]) -> None:
 
 def wait_poll_succeeds(world: World, budget_s: float) -> float:
     """Seconds from the fault's removal until COS completes a pack poll again."""
-    before, _, _ = _polls(metrics.scrape(world))
+    before, _, _ = _polls(cos_metrics.scrape(world))
     return wait_recovered(
-        world, "a successful pack poll", lambda: _polls(metrics.scrape(world))[0] > before, budget_s
+        world, "a successful pack poll", lambda: _polls(cos_metrics.scrape(world))[0] > before, budget_s
     )
 
 
@@ -429,10 +429,6 @@ def _mc_items(world: World) -> list[dict[str, Any]]:
         mc.close()
 
 
-def _mc_count(world: World, digests: set[str]) -> int:
-    return sum(1 for item in _mc_items(world) if item.get("digest") in digests)
-
-
 @dataclass
 class Reconciliation:
     """COS's accepted evidence against MC's records of the same documents."""
@@ -449,8 +445,9 @@ class Reconciliation:
 
     @property
     def lost(self) -> list[str]:
-        stored = self._by("idempotency_key")
-        return [k for k in self.accepted if stored.get(k, 0) == 0]
+        """Accepted keys whose document MC does not hold at all (under any key)."""
+        stored = self._by("digest")
+        return [k for k, d in self.accepted.items() if stored.get(d, 0) == 0]
 
     @property
     def duplicated(self) -> list[str]:
@@ -480,7 +477,7 @@ class Reconciliation:
         )
 
 
-def reconcile(world: World, budget_s: float = 10) -> Reconciliation:
+def reconcile(world: World, budget_s: float = 10, note: bool = True) -> Reconciliation:
     """MC's ledger for the scenario's documents; waits (bounded) until none is missing."""
     written = writer_of(world).snapshot()
     accepted = {w.key: w.digest for w in written if w.accepted}
@@ -497,6 +494,8 @@ def reconcile(world: World, budget_s: float = 10) -> Reconciliation:
     except Exception:  # noqa: BLE001 - the assertion below says what is missing
         pass
     result = snapshot()
+    if not note:
+        return result
     world.note("evidence ledger", result.summary())
     counts = world.facts.setdefault("timings", {})
     counts.update(
@@ -525,7 +524,7 @@ def expect_replays_counted(world: World) -> None:
     then MC's replay count for the scenario's documents and COS's dedupe count must agree.
     """
     counts = publish_counters(world)
-    replays = reconcile(world).replays
+    replays = reconcile(world, note=False).replays
     assert counts["dedupe"] == replays, (
         f"MC answered {replays} resends as replays, COS counted {counts['dedupe']} dedupes"
     )
@@ -534,11 +533,11 @@ def expect_replays_counted(world: World) -> None:
 def publish_counters(world: World) -> dict[str, Any]:
     """COS's retry and replay counters since the scenario's first snapshot (for notes and checks)."""
     before = world.facts["metrics_before"]
-    after = metrics.scrape(world)
+    after = cos_metrics.scrape(world)
     counts = {
-        "retries": metrics.delta_by_label(before, after, "evidence_publish_retries_total", "reason"),
-        "dedupe": metrics.delta(before, after, "evidence_publish_dedupe_total"),
-        "published": metrics.delta(before, after, "evidence_published_total"),
+        "retries": cos_metrics.delta_by_label(before, after, "evidence_publish_retries_total", "reason"),
+        "dedupe": cos_metrics.delta(before, after, "evidence_publish_dedupe_total"),
+        "published": cos_metrics.delta(before, after, "evidence_published_total"),
     }
     world.note("COS publish counters", repr(counts))
     return counts

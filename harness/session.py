@@ -50,9 +50,13 @@ def skip_if_backend_unsupported(session: Session, feature) -> None:
     """Scenarios that stop/kill services cannot run where the suite owns nothing."""
     if session.backend != "external":
         return
+    has_toxiproxy = bool(session.userdata.get("toxiproxy_url"))
     for scenario in feature.walk_scenarios():
-        if OWN_SERVICES_TAG in scenario.effective_tags or "faults" in scenario.effective_tags:
+        tags = scenario.effective_tags
+        if OWN_SERVICES_TAG in tags:
             scenario.skip(reason="backend=external: the suite does not own these services")
+        elif "faults" in tags and not has_toxiproxy:
+            scenario.skip(reason="backend=external without -D toxiproxy_url: no way to inject faults")
 
 
 def first_verified_decision(env: Environment) -> None:
