@@ -23,6 +23,8 @@ from harness.run_suite import export_metrics
 
 REPO = Path(__file__).resolve().parents[1]
 PY = str(REPO / ".venv" / "bin" / "python")
+REPORTS = Path(os.environ.get("E2E_REPORTS_DIR", REPO / "reports"))
+BEHAVE_ARGS: list[str] = []  # extra behave arguments for every behave stage (--behave-arg)
 CI_LOAD_DURATION_S = 20
 _PYTEST_COUNTS = re.compile(r"(\d+) (passed|failed|error|errors)")
 
@@ -64,7 +66,7 @@ def unit() -> StageResult:
     t0 = time.monotonic()
     code, text = _run(
         [PY, "-m", "pytest", "tests", "-q", "-p", "no:cacheprovider"],
-        REPO / "reports" / "stages" / "unit.log",
+        REPORTS / "stages" / "unit.log",
     )
     passed, failed = _pytest_counts(text)
     ok = code == 0
@@ -76,10 +78,10 @@ def unit() -> StageResult:
 def _behave_stage(name: str, tags: list[str], extra: list[str] | None = None) -> StageResult:
     t0 = time.monotonic()
     code, _ = _run(
-        [PY, "-m", "harness.run_suite", *[f"--tags={t}" for t in tags], *(extra or [])],
-        REPO / "reports" / "stages" / f"{name}.log",
+        [PY, "-m", "harness.run_suite", *[f"--tags={t}" for t in tags], *(extra or []), *BEHAVE_ARGS],
+        REPORTS / "stages" / f"{name}.log",
     )
-    summary_path = REPO / "reports" / "suite-summary.json"
+    summary_path = REPORTS / "suite-summary.json"
     summary = json.loads(summary_path.read_text()) if summary_path.exists() else {}
     note = f"flaky {len(summary.get('flaky', []))}" if summary.get("flaky") else ""
     return StageResult(
@@ -107,8 +109,8 @@ def compose() -> StageResult:
     if not script.exists():
         return _absent("compose", "scripts/compose-stage.sh not in this checkout")
     t0 = time.monotonic()
-    code, _ = _run(["bash", str(script)], REPO / "reports" / "stages" / "compose.log")
-    summary_path = REPO / "reports" / "suite-summary.json"
+    code, _ = _run(["bash", str(script)], REPORTS / "stages" / "compose.log")
+    summary_path = REPORTS / "suite-summary.json"
     summary = json.loads(summary_path.read_text()) if summary_path.exists() else {}
     return StageResult(
         "compose",
@@ -160,7 +162,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--only", action="append", choices=list(STAGES), help="run only these stages")
     parser.add_argument("--keep-going", action="store_true", help="run later stages after a failure")
+    parser.add_argument(
+        "--behave-arg",
+        action="append",
+        default=[],
+        help="an argument for every behave stage, e.g. --behave-arg=-Denv.SEAM_MUTATIONS=cos.evidence-201",
+    )
     args = parser.parse_args(argv)
+    BEHAVE_ARGS[:] = args.behave_arg
     results: list[StageResult] = []
     for name, stage in STAGES.items():
         if args.only and name not in args.only:
@@ -170,8 +179,8 @@ def main(argv: list[str] | None = None) -> int:
         results.append(result)
         if result.status == "failed" and not args.keep_going:
             break
-    (REPO / "reports").mkdir(exist_ok=True)
-    (REPO / "reports" / "stages.json").write_text(json.dumps([r.__dict__ for r in results], indent=2))
+    (REPORTS).mkdir(exist_ok=True)
+    (REPORTS / "stages.json").write_text(json.dumps([r.__dict__ for r in results], indent=2))
     export_metrics()  # reports/metrics.prom (+ Pushgateway if PUSHGATEWAY_URL is set); never fails the run
     print("\n" + table(results))
     passed = sum(r.passed for r in results)
