@@ -9,6 +9,8 @@ no environment from the harness, so their scenarios carry no mode tag.
 from __future__ import annotations
 
 import importlib
+import json
+import os
 import sys
 from pathlib import Path
 
@@ -63,7 +65,22 @@ def seam_mutations_caught() -> StepResult:
     return gate.mutation_proof()
 
 
+def record(result: StepResult, reports_dir: Path | None = None) -> Path:
+    """Merge this gate's verdict into reports/contract-results.json (read by the metrics export)."""
+    reports = reports_dir or Path(
+        os.environ.get("E2E_REPORTS_DIR", Path(__file__).resolve().parents[1] / "reports")
+    )
+    path = reports / "contract-results.json"
+    data = json.loads(path.read_text()) if path.exists() else {"steps": []}
+    steps = [s for s in data.get("steps", []) if s.get("step") != result.name]
+    steps.append({"step": result.name, "ok": result.ok, "seconds": round(result.seconds, 1)})
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"failures": sum(1 for s in steps if not s["ok"]), "steps": steps}, indent=2))
+    return path
+
+
 def expect_passed(result: StepResult) -> None:
-    """Attach the gate's report to the current step, then assert it passed."""
+    """Attach the gate's report to the current step, record the verdict, then assert it passed."""
     report.attach_text(f"{result.name} ({result.seconds:.1f}s)", result.report)
+    record(result)
     assert result.ok, f"{result.name} failed after {result.seconds:.1f}s:\n{result.report[-8000:]}"

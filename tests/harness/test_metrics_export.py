@@ -476,3 +476,17 @@ def test_the_workflow_is_valid_yaml_when_pyyaml_is_available():
     data = yaml.safe_load(WORKFLOW.read_text())
     assert list(data["jobs"]) == STAGE_ORDER
     assert data["jobs"]["e2e"]["strategy"]["matrix"]["mode"] == ["standalone", "integrated"]
+
+
+def test_contract_gate_verdicts_become_contract_test_failures_total(tmp_path):
+    from contracts.gate import StepResult
+
+    from harness import contracts as contract_steps
+    from harness import metrics_export
+
+    contract_steps.record(StepResult("drift", True, 1.0, ""), tmp_path)
+    contract_steps.record(StepResult("scrub", False, 0.1, ""), tmp_path)
+    contract_steps.record(StepResult("scrub", False, 0.2, ""), tmp_path)  # re-recorded, not doubled
+    text = metrics_export.export(tmp_path).read_text()
+    line = next(x for x in text.splitlines() if x.startswith("contract_test_failures_total"))
+    assert line.endswith(" 1.0"), line
