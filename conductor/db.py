@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -50,3 +51,9 @@ class Database:
     def close(self) -> None:
         with self.lock:
             self.conn.close()
+
+
+def utc_now() -> str:
+    """An RFC 3339 UTC timestamp with milliseconds, as every stored record carries."""
+    t = time.time()
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t)) + f".{int(t % 1 * 1000):03d}Z"

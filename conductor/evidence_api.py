@@ -23,7 +23,8 @@ from starlette.routing import Route
 
 from conductor import mutations as mut
 from conductor.auth import Authenticator
-from conductor.evidence_store import EvidenceRecord, EvidenceStore, utc_now
+from conductor.db import utc_now
+from conductor.evidence_store import EvidenceRecord, EvidenceStore
 from conductor.metrics import Metrics
 from conductor.mutations import Mutations
 from conductor.receipts import ReceiptDispatcher

@@ -10,11 +10,10 @@ The idempotency rules themselves are the seam's `IdempotencyLedger`.
 from __future__ import annotations
 
 import json
-import time
 from dataclasses import dataclass
 from typing import Any
 
-from conductor.db import Database
+from conductor.db import Database, utc_now
 from seam.idempotency import IdempotencyLedger, Outcome
 
 SCHEMA = (
@@ -49,11 +48,6 @@ SCHEMA = (
     )
     """,
 )
-
-
-def utc_now() -> str:
-    t = time.time()
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t)) + f".{int(t % 1 * 1000):03d}Z"
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,7 +25,7 @@ from starlette.routing import Route
 
 from conductor import mutations as mut
 from conductor.auth import Authenticator
-from conductor.db import Database
+from conductor.db import Database, utc_now
 from conductor.metrics import Metrics
 from conductor.mutations import Mutations
 from seam import bundle, digest, dsse, keys
@@ -48,11 +47,6 @@ CREATE TABLE IF NOT EXISTS pack_revisions (
     published_at TEXT NOT NULL
 )
 """
-
-
-def utc_now() -> str:
-    t = time.time()
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t)) + f".{int(t % 1 * 1000):03d}Z"
 
 
 @dataclass(frozen=True)

@@ -162,6 +162,13 @@ class BackgroundDecisions:
             t.join(timeout=10)
         return self.ok, self.failed
 
+    def expect_none_failed(self, during: str) -> None:
+        """Stop the traffic, note the counts for the report, and assert nothing failed."""
+        ok, failed = self.stop()
+        self.world.note(f"decisions during {during}", f"ok: {ok}, failed: {len(failed)} {failed[:10]}")
+        assert ok > 0, "the background traffic made no request at all"
+        assert not failed, f"{len(failed)} of {ok + len(failed)} decision requests failed: {failed[:5]}"
+
 
 def wait_reload_failure(world: World, before: float, budget_s: float) -> float:
     """Seconds until COS counts one more reload failure than `before`."""
