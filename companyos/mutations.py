@@ -20,15 +20,43 @@ EVIDENCE_201 = "cos.evidence-201"
 LOGIN_NO_WWW_AUTHENTICATE = "cos.login-no-www-authenticate"
 AUTHORIZE_FIELD_RENAMED = "cos.authorize-field-renamed"
 
-KNOWN = frozenset(
+# Behavioural mutations (docs/mutations.md "Behavioural mutations"): invisible to a pact,
+# caught by the E2E / faults features named in that table (python -m harness.mutation_proof).
+OUTBOX_ACK_BEFORE_DURABLE = "cos.outbox-ack-before-durable"
+PUBLISHER_NEW_KEY_ON_RETRY = "cos.publisher-new-key-on-retry"
+PUBLISHER_DROPS_FAILED = "cos.publisher-drops-failed"
+REJECTED_PACK_ENFORCED = "cos.rejected-pack-enforced"
+PACK_SIGNATURE_UNCHECKED = "cos.pack-signature-unchecked"
+DEGRADED_NOT_REPORTED = "cos.degraded-not-reported"
+RECEIPT_IGNORED = "cos.receipt-ignored"
+RECEIPT_APPLIED_BEFORE_VERIFY = "cos.receipt-applied-before-verify"
+RELOAD_BLOCKS_REQUESTS = "cos.reload-blocks-requests"
+BEHAVIOURAL = frozenset(
     {
-        ATTESTATION_ETAG_WEAK,
-        ATTESTATION_NO_304,
-        RECEIPT_SIGNATURE_UNCHECKED,
-        EVIDENCE_201,
-        LOGIN_NO_WWW_AUTHENTICATE,
-        AUTHORIZE_FIELD_RENAMED,
+        OUTBOX_ACK_BEFORE_DURABLE,
+        PUBLISHER_NEW_KEY_ON_RETRY,
+        PUBLISHER_DROPS_FAILED,
+        REJECTED_PACK_ENFORCED,
+        PACK_SIGNATURE_UNCHECKED,
+        DEGRADED_NOT_REPORTED,
+        RECEIPT_IGNORED,
+        RECEIPT_APPLIED_BEFORE_VERIFY,
+        RELOAD_BLOCKS_REQUESTS,
     }
+)
+
+KNOWN = (
+    frozenset(
+        {
+            ATTESTATION_ETAG_WEAK,
+            ATTESTATION_NO_304,
+            RECEIPT_SIGNATURE_UNCHECKED,
+            EVIDENCE_201,
+            LOGIN_NO_WWW_AUTHENTICATE,
+            AUTHORIZE_FIELD_RENAMED,
+        }
+    )
+    | BEHAVIOURAL
 )
 
 

@@ -29,25 +29,31 @@ TOKEN_FIELD_RENAMED = "mc.token-field-renamed"
 PROBLEM_AS_JSON = "mc.problem-as-json"
 GRAPHQL_EVIDENCEOK_RENAMED = "mc.graphql-evidenceok-renamed"
 DIGEST_MISMATCH_ACCEPTED = "mc.digest-mismatch-accepted"
+# Behavioural (docs/mutations.md "Behavioural mutations"): a pact cannot see it, the E2E suite must.
+EVIDENCE_STORED_TWICE = "mc.evidence-stored-twice"
+BEHAVIOURAL: frozenset[str] = frozenset({EVIDENCE_STORED_TWICE})
 
-KNOWN: frozenset[str] = frozenset(
-    {
-        ETAG_DROPPED,
-        ETAG_WEAK,
-        CONTENT_DIGEST_WRONG_ALG,
-        CONTENT_DIGEST_WRONG_VALUE,
-        NO_304,
-        EVIDENCE_202,
-        EVIDENCE_FIELD_RENAMED,
-        SCOPE_CHECK_REMOVED,
-        REPLAY_NEW_ID,
-        REPLAY_HEADER_DROPPED,
-        MISMATCH_409,
-        TOKEN_FIELD_RENAMED,
-        PROBLEM_AS_JSON,
-        GRAPHQL_EVIDENCEOK_RENAMED,
-        DIGEST_MISMATCH_ACCEPTED,
-    }
+KNOWN: frozenset[str] = (
+    frozenset(
+        {
+            ETAG_DROPPED,
+            ETAG_WEAK,
+            CONTENT_DIGEST_WRONG_ALG,
+            CONTENT_DIGEST_WRONG_VALUE,
+            NO_304,
+            EVIDENCE_202,
+            EVIDENCE_FIELD_RENAMED,
+            SCOPE_CHECK_REMOVED,
+            REPLAY_NEW_ID,
+            REPLAY_HEADER_DROPPED,
+            MISMATCH_409,
+            TOKEN_FIELD_RENAMED,
+            PROBLEM_AS_JSON,
+            GRAPHQL_EVIDENCEOK_RENAMED,
+            DIGEST_MISMATCH_ACCEPTED,
+        }
+    )
+    | BEHAVIOURAL
 )
 
 
