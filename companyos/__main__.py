@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from companyos.server import configure_logging, serve
-from companyos.settings import from_args
+from companyos.settings import DEV_CLIENT_SECRET, from_args
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -19,9 +19,10 @@ def main(argv: list[str] | None = None) -> None:
         settings.port,
         settings.data_dir,
     )
-    if settings.integrated and settings.client_secret == "companyos-dev-secret":
-        log.warning(
-            "using the MC DEVELOPMENT client credentials (%s); set real ones in production",
+    if settings.integrated and settings.client_secret == DEV_CLIENT_SECRET:
+        log.warning(  # names the default, never its value (logs reach reports/)
+            "using the MC development client credentials (client %r, the development client secret); "
+            "set COS_CLIENT_SECRET in production",
             settings.client_id,
         )
     if settings.test_latency_ms > 0:

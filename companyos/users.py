@@ -53,12 +53,11 @@ class UserStore:
             write_users(
                 path, {DEV_USER: {"password_hash": hasher.hash(DEV_PASSWORD), "roles": list(DEV_ROLES)}}
             )
-            log.warning(
-                "created users file %s with the DEVELOPMENT user %r (password %r, roles %s) — "
-                "replace it before any real use",
+            log.warning(  # names the documented password, never prints it (logs reach reports/)
+                "created users file %s with the DEVELOPMENT user %r (the documented development "
+                "password, roles %s) — replace it before any real use",
                 path,
                 DEV_USER,
-                DEV_PASSWORD,
                 ",".join(DEV_ROLES),
             )
             return cls(read_users(path), hasher)

@@ -70,15 +70,16 @@ class Settings:
         return self.data_dir / "conductor.db"
 
     def dev_defaults_in_use(self) -> list[str]:
-        """Human-readable notes for each development default still in effect (public values only)."""
+        """Human-readable notes for each development default still in effect, naming it, never its value."""
         notes = []
+        # Name the default, never its value: logs end up in reports/ and CI artifacts (issue 13).
         if self.client_id == DEV_CLIENT_ID and self.client_secret == DEV_CLIENT_SECRET:
             notes.append(
-                f"client {DEV_CLIENT_ID!r} with the development secret {DEV_CLIENT_SECRET!r} "
+                f"client {DEV_CLIENT_ID!r} with the development client secret (set MC_CLIENT_SECRET) "
                 f"granted {' '.join(self.client_scopes)!r}"
             )
         if self.admin_token == DEV_ADMIN_TOKEN:
-            notes.append(f"admin token is the development default {DEV_ADMIN_TOKEN!r}")
+            notes.append("the development admin token (set MC_ADMIN_TOKEN)")
         if self.signing_key_path is None:
             notes.append(f"signing key generated/kept in the data dir ({self.key_path})")
         return notes

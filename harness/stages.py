@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from harness import secret_scan
 from harness.run_suite import export_metrics
 
 REPO = Path(__file__).resolve().parents[1]
@@ -156,6 +157,18 @@ STAGES: dict[str, Callable[[], StageResult]] = {
 }
 
 
+def _secret_gate(result: StageResult, gate: secret_scan.StageGate) -> StageResult:
+    """A stage whose reports hold a secret fails, naming file and kind (harness/secret_scan.py)."""
+    findings = gate.check(REPORTS)
+    for line in secret_scan.describe_all(findings):
+        print(f"secret scan after {result.name}: {line}")
+    if findings:
+        result.status = "failed"
+        result.failed += 1
+        result.note = "; ".join(n for n in (result.note, gate.note(findings)) if n)
+    return result
+
+
 def table(results: list[StageResult]) -> str:
     rows = ["| stage | status | duration | passed | failed | note |", "| --- | --- | --- | --- | --- | --- |"]
     rows += [
@@ -179,11 +192,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     BEHAVE_ARGS[:] = args.behave_arg
     results: list[StageResult] = []
+    secrets = secret_scan.StageGate()
     for name, stage in STAGES.items():
         if args.only and name not in args.only:
             continue
         print(f"\n=== stage: {name} ===", flush=True)
-        result = stage()
+        result = _secret_gate(stage(), secrets)
         results.append(result)
         if result.status == "failed" and not args.keep_going:
             break
