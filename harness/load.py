@@ -433,6 +433,25 @@ def result_from_summary(
     )
 
 
+def scrub_summary(summary_json: Path) -> bool:
+    """Drop k6's `setup_data` (k6/load.js: the COS tokens its VUs share) from a summary.
+
+    k6/lib/summary.js already leaves it out; this covers any script whose handleSummary
+    does not, because the file goes to reports/, the Allure report and CI artifacts.
+    Returns whether the file was rewritten.
+    """
+    try:
+        doc = json.loads(summary_json.read_text())
+    except (OSError, ValueError):
+        return False
+    k6 = doc.get("k6") if isinstance(doc, dict) else None
+    if not isinstance(k6, dict) or "setup_data" not in k6:
+        return False
+    del k6["setup_data"]
+    summary_json.write_text(json.dumps(doc, indent=1))
+    return True
+
+
 # --- running --------------------------------------------------------------------------
 
 
@@ -495,6 +514,7 @@ def run_load(
                 proc.kill()
     resources = sampler.stop()
     wall = time.monotonic() - started
+    scrub_summary(out / "summary.json")
     if code not in (0, K6_THRESHOLDS_FAILED):
         raise LoadError(f"k6 exited with {code}; stderr:\n{_tail(stderr_path)}")
     result = result_from_summary(out, profile, budgets, resources)

@@ -115,10 +115,18 @@ function html(md, title) {
   return `<!doctype html><html><head><meta charset="utf-8"><title>${escapeHtml(title)}</title><style>${style}</style></head><body>${out.join('\n')}</body></html>\n`;
 }
 
+// k6 hands setup()'s return value back as `setup_data`: for k6/load.js that is the COS
+// tokens every VU shares.  summary.json lands in reports/, the Allure report and CI
+// artifacts, so it keeps everything but that (harness/load.py:scrub_summary re-checks).
+export function withoutSetupData(data) {
+  const { setup_data: _tokens, ...rest } = data;
+  return rest;
+}
+
 export function summaryOutputs(data, profile, budgets, title) {
   const dir = (__ENV.SUMMARY_DIR || '.').replace(/\/+$/, '');
   const md = markdown(data, profile, budgets, title);
-  const report = { profile, budgets, k6: data };
+  const report = { profile, budgets, k6: withoutSetupData(data) };
   return {
     [`${dir}/summary.json`]: JSON.stringify(report, null, 1),
     [`${dir}/summary.md`]: md,
