@@ -42,7 +42,7 @@ from companyos.settings import Settings
 from companyos.trust import KeyPin
 from companyos.users import UserStore
 from seam import digest, evidence, idempotency
-from seam.problem import EXCEPTION_HANDLERS, Problem, parse_json_object, read_body
+from seam.problem import EXCEPTION_HANDLERS, Problem, parse_json_object, read_body, require_json
 
 log = logging.getLogger("companyos.app")
 
@@ -113,6 +113,7 @@ def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -
 async def login(request: Request) -> Response:
     """Exchange a local username and password for a short-lived bearer token."""
     cos = _cos(request)
+    require_json(request)
     doc = parse_json_object(await read_body(request, MAX_REQUEST_BYTES))
     username, password = doc.get("username"), doc.get("password")
     if not isinstance(username, str) or not isinstance(password, str):
@@ -160,6 +161,7 @@ async def authorize(request: Request) -> Response:
     cos = _cos(request)
     cos.auth.require(request)
     await cos.test_latency()
+    require_json(request)
     doc = parse_json_object(await read_body(request, MAX_REQUEST_BYTES))
     policy = cos.require_policy()  # read once: decision and reported pack are the same object
     decision = policy.decide(_decision_input(doc))
@@ -193,6 +195,7 @@ async def submit_evidence(request: Request) -> Response:
     cos = _cos(request)
     cos.auth.require(request)
     outbox = cos.require_outbox()
+    require_json(request)
     key = request.headers.get("idempotency-key")
     if key is None or not key.strip():
         raise Problem(400, "missing_idempotency_key", "Idempotency-Key header is required")
@@ -242,16 +245,29 @@ async def list_evidence(request: Request) -> Response:
     cos = _cos(request)
     cos.auth.require(request)
     outbox = cos.require_outbox()
+MAX_PAGE = 10_000
+_MAX_OFFSET = 2**62  # SQLite integers are 64-bit; anything near that is no real page
+
+
+def _paging(request: Request, name: str, default: int) -> int:
+    """A non-negative integer query parameter (ASCII digits only), else a 400 naming it."""
+    raw = request.query_params.get(name)
+    if raw is None:
+        return default
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 19 or int(raw) > _MAX_OFFSET:
+        raise Problem(
+            400, "invalid_request", f"{name} must be an integer from 0 to {_MAX_OFFSET}", field=name
+        )
+    return int(raw)
+
+
     state = request.query_params.get("state")
     if state is not None and state not in ("pending", "published", "acknowledged"):
         raise Problem(
             400, "invalid_request", "state must be pending, published or acknowledged", field="state"
         )
-    try:
-        limit = min(int(request.query_params.get("limit", "1000")), 10000)
-        offset = max(int(request.query_params.get("offset", "0")), 0)
-    except ValueError:
-        raise Problem(400, "invalid_request", "limit and offset must be integers") from None
+    limit = min(_paging(request, "limit", 1000), MAX_PAGE)
+    offset = _paging(request, "offset", 0)
     entries = await run_in_threadpool(outbox.entries, state, limit, offset)
     counts = await run_in_threadpool(outbox.counts)
     return _json({"items": [e.describe() for e in entries], "total": sum(counts.values()), "counts": counts})
@@ -275,6 +291,7 @@ async def evidence_receipt(request: Request) -> Response:
     try:
         receipt_handling.verify_signature(request.headers, body, cos.pin, unchecked=unchecked)
     except Problem:
+    require_json(request)
         cos.metrics.evidence_receipts.labels("bad_signature").inc()
         raise
     receipt = parse_json_object(body)

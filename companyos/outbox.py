@@ -18,7 +18,6 @@ overtake the publish response; `published` never downgrades `acknowledged`.
 
 from __future__ import annotations
 
-import json
 import sqlite3
 import threading
 import time
@@ -28,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from companyos.policy_engine import rfc3339
-from seam import idempotency
+from seam import idempotency, strict_json
 
 DB_FILE = "outbox.sqlite3"
 
@@ -89,7 +88,7 @@ class Entry:
             "last_error": self.last_error,
         }
         if with_document:
-            out["document"] = json.loads(self.body)
+            out["document"] = strict_json.loads_stored(self.body)  # rows may predate the strict door
         return out
 
 

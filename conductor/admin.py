@@ -35,6 +35,7 @@ ADMIN_BODY_LIMIT = 2 * 1024 * 1024
 
 
 async def _json(request: Request) -> dict[str, Any]:
+    problem.require_json(request)
     return problem.parse_json_object(await problem.read_body(request, ADMIN_BODY_LIMIT))
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import json
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, unquote
 
@@ -23,7 +22,7 @@ from conductor import mutations as mut
 from conductor.metrics import Metrics
 from conductor.mutations import Mutations
 from conductor.settings import KNOWN_SCOPES, Settings
-from seam import problem
+from seam import problem, strict_json
 from seam.problem import Problem
 from seam.tokens import Claims, ScopeMissing, TokenError, TokenIssuer, bearer
 
@@ -130,9 +129,12 @@ async def _token_params(request: Request) -> dict[str, object]:
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if ctype == "application/json" or ctype.endswith("+json"):
         try:
-            params = json.loads(body or b"{}")
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise _oauth_error(400, "invalid_request", "request body is not valid JSON") from exc
+            params = strict_json.loads(body or b"{}")
+        except strict_json.StrictJsonError as exc:
+            # RFC 6749 §5.2 error codes only: the strict-JSON reason goes into the detail.
+            raise _oauth_error(
+                400, "invalid_request", f"request body is not accepted: {exc.detail}"
+            ) from None
         if not isinstance(params, dict):
             raise _oauth_error(400, "invalid_request", "request body must be a JSON object")
         return params

@@ -138,6 +138,7 @@ def routes(service: EvidenceService, auth: Authenticator, mutations: Mutations) 
 
     async def post_evidence(request: Request) -> Response:
         claims = auth.require(request, SCOPE)
+        problem.require_json(request)
         key = check_key(request.headers.get("idempotency-key"))
         raw = await problem.read_body(request, evidence.MAX_BODY_BYTES)
         header = request.headers.get("content-digest")

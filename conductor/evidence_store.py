@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from conductor.db import Database, utc_now
+from seam import strict_json
 from seam.idempotency import IdempotencyLedger, Outcome
 
 SCHEMA = (
@@ -100,7 +101,7 @@ def _record(row: tuple) -> EvidenceRecord:
         digest=row[3],
         received_at=row[4],
         api=row[5],
-        document=json.loads(row[6]),
+        document=strict_json.loads_stored(row[6]),
         replays=row[7],
         receipt_state=row[8],
         receipt_attempts=row[9],

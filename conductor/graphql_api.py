@@ -124,6 +124,7 @@ def routes(service: EvidenceService, auth: Authenticator, mutations: Mutations) 
 
     async def post_graphql(request: Request) -> Response:
         claims = auth.require(request, SCOPE)
+        problem.require_json(request)
         raw = await problem.read_body(request, evidence.MAX_BODY_BYTES)
         data = problem.parse_json_object(raw)
         success, result = await graphql(

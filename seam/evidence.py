@@ -18,6 +18,7 @@ import re
 from datetime import datetime
 from typing import Any
 
+from seam import strict_json
 from seam.problem import Problem
 
 KINDS = ("test-report", "sbom", "approval", "scan", "build")
@@ -59,4 +60,10 @@ def validate(doc: dict[str, Any]) -> dict[str, Any]:
         raise _invalid("produced_at", "not an RFC 3339 timestamp") from exc
     if "payload" in doc and not isinstance(doc["payload"], dict):
         raise _invalid("payload", "must be a JSON object when present")
+    # GraphQL literals never pass the strict JSON door: check the values here, for every API.
+    for name, value in doc.items():
+        try:
+            strict_json.check(value)
+        except strict_json.StrictJsonError as exc:
+            raise _invalid(name, exc.detail) from None
     return doc

@@ -15,6 +15,8 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
+from seam import strict_json
+
 MEDIA_TYPE = "application/problem+json"
 log = logging.getLogger("seam.problem")
 
@@ -97,14 +99,34 @@ EXCEPTION_HANDLERS = {
 
 
 def parse_json_object(body: bytes) -> dict[str, Any]:
-    """Decode a JSON object body or raise a 400 problem saying why."""
+    """Decode a strict JSON object body (seam/strict_json.py) or raise a 400 problem saying why:
+    `malformed_json`, `non_finite_number`, `invalid_unicode` or `nesting_too_deep`."""
     try:
-        value = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise Problem(400, "malformed_json", f"request body is not valid JSON: {exc}") from exc
+        value = strict_json.loads(body)
+    except strict_json.StrictJsonError as exc:
+        raise Problem(400, exc.reason, f"request body is not accepted: {exc.detail}") from None
     if not isinstance(value, dict):
         raise Problem(400, "malformed_json", "request body must be a JSON object")
     return value
+
+
+def is_json_media_type(content_type: str | None) -> bool:
+    """`application/json` or any `application/*+json`, parameters (charset) ignored."""
+    media = (content_type or "").split(";", 1)[0].strip().lower()
+    return media == "application/json" or (media.startswith("application/") and media.endswith("+json"))
+
+
+def require_json(request: Request) -> None:
+    """415 unless the request declares a JSON body: a body sent as text/plain or a form is
+    refused rather than guessed at (a browser form cannot post to a JSON endpoint that way)."""
+    content_type = request.headers.get("content-type")
+    if not is_json_media_type(content_type):
+        raise Problem(
+            415,
+            "unsupported_media_type",
+            f"send the body as application/json (got {(content_type or 'no Content-Type')[:64]!r})",
+            headers={"Accept-Post": "application/json"},
+        )
 
 
 async def read_body(request: Request, limit: int) -> bytes:

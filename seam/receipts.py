@@ -11,6 +11,7 @@ captured receipt cannot be replayed later against a different outbox state.
 from __future__ import annotations
 
 import base64
+import re
 import time
 
 from cryptography.exceptions import InvalidSignature
@@ -21,6 +22,7 @@ from seam import keys
 TIMESTAMP_HEADER = "X-MC-Timestamp"
 SIGNATURE_HEADER = "X-MC-Signature"
 MAX_SKEW_S = 300
+_TIMESTAMP = re.compile(r"[0-9]{1,12}", re.ASCII)
 
 
 class ReceiptSignatureError(ValueError):
@@ -52,9 +54,13 @@ def verify(
     try:
         params = dict(part.strip().split("=", 1) for part in header.split(","))
         sig = base64.b64decode(params["sig"], validate=True)
-        ts_int = int(ts)
     except (KeyError, ValueError) as exc:
         raise ReceiptSignatureError("receipt signature header is malformed") from exc
+    # ASCII digits only: int() would also take "\xa0123" or Arabic-Indic digits, which then
+    # cannot be encoded into the signed message.
+    if not _TIMESTAMP.fullmatch(ts):
+        raise ReceiptSignatureError("receipt timestamp must be ASCII decimal digits")
+    ts_int = int(ts)
     if params.get("alg") != "ed25519":
         raise ReceiptSignatureError("receipt signature algorithm must be ed25519")
     current = now if now is not None else time.time()

@@ -68,7 +68,8 @@ def test_invalid_decision_requests_name_the_field(standalone, token, doc, field)
 
 
 def test_malformed_decision_request_is_400(standalone, token) -> None:
-    r = httpx.post(f"{standalone.url}/v1/authorize", content=b"[1,2", headers=bearer(token))
+    headers = {**bearer(token), "Content-Type": "application/json"}
+    r = httpx.post(f"{standalone.url}/v1/authorize", content=b"[1,2", headers=headers)
     assert r.status_code == 400 and r.json()["reason"] == "malformed_json"
 
 

@@ -49,7 +49,9 @@ def test_bad_credentials_are_401_with_a_bearer_challenge_and_no_secret(standalon
 
 
 def test_malformed_login_is_400(standalone) -> None:
-    r = httpx.post(f"{standalone.url}/v1/login", content=b"{nope")
+    r = httpx.post(
+        f"{standalone.url}/v1/login", content=b"{nope", headers={"Content-Type": "application/json"}
+    )
     assert r.status_code == 400 and r.json()["reason"] == "malformed_json"
     r = httpx.post(f"{standalone.url}/v1/login", json={"username": "qa"})
     assert r.status_code == 400 and r.json()["reason"] == "invalid_request"

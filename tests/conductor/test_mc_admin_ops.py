@@ -68,7 +68,9 @@ def test_admin_mints_scoped_and_expired_tokens(client: TestClient) -> None:
     assert bad.status_code == 400 and bad.json()["reason"] == "invalid_scope"
     long = client.post("/admin/tokens", json={"lifetime_s": 901}, headers=ADMIN)
     assert long.status_code == 422 and long.json()["field"] == "lifetime_s"
-    junk = client.post("/admin/tokens", content=b"nope", headers=ADMIN)
+    junk = client.post(
+        "/admin/tokens", content=b"nope", headers={**ADMIN, "Content-Type": "application/json"}
+    )
     assert junk.status_code == 400 and junk.json()["reason"] == "malformed_json"
 
 

@@ -113,7 +113,12 @@ def test_same_key_in_flight_is_409(make_app: AppFactory) -> None:
 )
 def test_header_errors_are_400(client: TestClient, token: str, headers: dict, reason: str) -> None:
     raw = json.dumps(evidence_doc()).encode()
-    base = {**bearer(token), "Idempotency-Key": "k", "Content-Digest": content_digest(raw)}
+    base = {
+        **bearer(token),
+        "Content-Type": "application/json",
+        "Idempotency-Key": "k",
+        "Content-Digest": content_digest(raw),
+    }
     for name, value in headers.items():
         if value is None:
             del base[name]

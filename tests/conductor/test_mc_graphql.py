@@ -99,8 +99,9 @@ def test_invalid_documents(client: TestClient, token: str) -> None:
     r = client.post("/graphql", json={"query": "mutation { nope }"}, headers=bearer(token))
     assert r.status_code == 400
     assert r.json()["errors"]
-    r = client.post("/graphql", content=b"{oops", headers=bearer(token))
+    json_headers = {**bearer(token), "Content-Type": "application/json"}
+    r = client.post("/graphql", content=b"{oops", headers=json_headers)
     assert r.status_code == 400 and r.json()["reason"] == "malformed_json"
     big = json.dumps({"query": "x" * (65 * 1024)}).encode()
-    r = client.post("/graphql", content=big, headers=bearer(token))
+    r = client.post("/graphql", content=big, headers=json_headers)
     assert r.status_code == 413

@@ -83,7 +83,10 @@ def test_health_metrics_openapi_and_raw_requests(logged_in) -> None:
     assert "policy_reload_success_total" in logged_in.metrics_text()
     assert "/v1/authorize" in logged_in.openapi().body["paths"]
     raw = logged_in.request(
-        "POST", "/v1/evidence", content=b'{"release": ', headers={"Idempotency-Key": "raw-1"}
+        "POST",
+        "/v1/evidence",
+        content=b'{"release": ',
+        headers={"Idempotency-Key": "raw-1", "Content-Type": "application/json"},
     )
     assert raw.status == 400 and raw.reason == "malformed_json"  # the stored token was sent: not a 401
     unauth = logged_in.request("GET", "/v1/evidence", auth=False)
