@@ -180,7 +180,10 @@ def _requested_scopes(raw: object, client: Client) -> list[str]:
 def token_response(token: str, lifetime: int, scopes: list[str], mutations: Mutations) -> JSONResponse:
     field = "token" if mutations.on(mut.TOKEN_FIELD_RENAMED) else "access_token"
     body = {field: token, "token_type": "Bearer", "expires_in": lifetime, "scope": " ".join(scopes)}
-    return JSONResponse(body, headers={"Cache-Control": "no-store", "Pragma": "no-cache"})
+    headers = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+    if mutations.on(mut.TOKEN_CACHE_CONTROL_DROPPED):
+        headers = {}
+    return JSONResponse(body, headers=headers)
 
 
 def routes(
@@ -201,7 +204,10 @@ def routes(
         if client is None:
             raise _invalid_client()
         scopes = _requested_scopes(params.get("scope"), client)
+        if mutations.on(mut.TOKEN_SCOPE_WIDENED):
+            scopes = list(client.scopes)
         token, lifetime = issuer.issue(client.client_id, scopes)
+        token, lifetime = mut.token_lifetime(mutations, issuer, token, lifetime)
         metrics.tokens_issued.labels(via="client_credentials").inc()
         return token_response(token, lifetime, scopes, mutations)
 

@@ -153,6 +153,10 @@ class PackStore:
     def names(self) -> list[str]:
         return sorted(self._revisions)
 
+    @property
+    def signing_key(self) -> Ed25519PrivateKey:
+        return self._key
+
     def current(self, pack: str) -> PackRevision | None:
         revs = self._revisions.get(pack)
         return revs[-1] if revs else None
@@ -198,6 +202,9 @@ def routes(store: PackStore, auth: Authenticator, metrics: Metrics, mutations: M
     async def get_pack(request: Request) -> Response:
         rev = lookup(request)
         headers = {"Cache-Control": "no-cache", "X-Pack-Revision": rev.revision}
+        if mutations.on(mut.PACK_REVISION_HEADER_DROPPED):
+            del headers["X-Pack-Revision"]
+        media_type = "application/octet-stream" if mutations.on(mut.PACK_MEDIA_TYPE) else "application/gzip"
         if not mutations.on(mut.ETAG_DROPPED):
             headers["ETag"] = "W/" + rev.etag if mutations.on(mut.ETAG_WEAK) else rev.etag
         if _not_modified(request, rev.etag) and not mutations.on(mut.NO_304):
@@ -212,8 +219,8 @@ def routes(store: PackStore, auth: Authenticator, metrics: Metrics, mutations: M
         metrics.packs_served.labels(pack=rev.pack).inc()
         if request.method == "HEAD":
             headers["Content-Length"] = str(len(rev.data))
-            return Response(b"", media_type="application/gzip", headers=headers)
-        return Response(rev.data, media_type="application/gzip", headers=headers)
+            return Response(b"", media_type=media_type, headers=headers)
+        return Response(rev.data, media_type=media_type, headers=headers)
 
     async def get_attestation(request: Request) -> Response:
         rev = lookup(request)
@@ -226,12 +233,18 @@ def routes(store: PackStore, auth: Authenticator, metrics: Metrics, mutations: M
             if found is None:
                 raise Problem(404, "unknown_digest", f"pack {rev.pack!r} has no revision with that digest")
             rev = found
-        etag = digest.etag_for(rev.envelope_bytes)
+        body = rev.envelope_bytes
+        if mutations:
+            broken = mut.broken_envelope(mutations, rev.pack, rev.revision, rev.digest, store.signing_key)
+            body = broken or body
+        etag = digest.etag_for(body + b"other" if mutations.on(mut.ATTESTATION_ETAG_OTHER_BYTES) else body)
         headers = {"ETag": etag, "Cache-Control": "no-cache", "X-Pack-Revision": rev.revision}
         if _not_modified(request, etag):
             return Response(status_code=304, headers=headers)
-        headers["Content-Digest"] = digest.content_digest(rev.envelope_bytes)
-        return Response(rev.envelope_bytes, media_type="application/json", headers=headers)
+        wrong_digest = mutations.on(mut.ATTESTATION_CONTENT_DIGEST_WRONG)
+        headers["Content-Digest"] = digest.content_digest(body + b"other" if wrong_digest else body)
+        media_type = "text/plain" if mutations.on(mut.ATTESTATION_MEDIA_TYPE) else "application/json"
+        return Response(body, media_type=media_type, headers=headers)
 
     return [
         Route("/v1/policy/packs/{pack}", get_pack, methods=["GET", "HEAD"]),

@@ -22,7 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from contracts import COS, MC, PACTICIPANTS, REPO, consumers, drift, gate, matrix, versions
+from contracts import COS, MC, PACTICIPANTS, REPO, consumers, drift, gate, matrix, mutations, versions
 
 
 def _rel(path: Path) -> str:
@@ -93,11 +93,14 @@ def cmd_mutations(args: argparse.Namespace) -> int:
     step = gate.mutation_proof(
         args.only,
         progress=lambda r: print(
-            f"  {r.name:<34} {'caught' if r.caught else 'NOT CAUGHT'} {r.seconds:5.1f}s", flush=True
+            f"  {r.name:<40} {'caught' if r.caught else 'NOT CAUGHT'} {r.seconds:5.1f}s", flush=True
         ),
+        announce=lambda line: print(line, flush=True),
+        write_docs=not args.no_docs,
     )
     print(step.report)
-    print(f"wall time {step.seconds:.1f}s")
+    if not args.only and not args.no_docs:
+        print(f"table written to {_rel(mutations.GENERATED)}")
     return 0 if step.ok else 1
 
 
@@ -176,6 +179,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_scrub)
     p = sub.add_parser("mutations", help="prove every seam mutation is caught")
     p.add_argument("--only", action="append", help="just this mutation (repeatable)")
+    p.add_argument("--no-docs", action="store_true", help="do not rewrite docs/mutations-contracts.md")
     p.set_defaults(func=cmd_mutations)
     p = sub.add_parser("can-i-deploy", help="answer from the verification matrix")
     p.add_argument("--pacticipant", required=True, choices=list(PACTICIPANTS))

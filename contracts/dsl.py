@@ -31,6 +31,8 @@ MC_EVIDENCE_ID = r"^ev_[0-9a-f]{32}$"
 MC_EVIDENCE_LOCATION = r"^/v1/evidence/ev_[0-9a-f]{32}$"
 RFC3339 = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$"
 BASE64 = r"^[A-Za-z0-9+/]+={0,2}$"
+ED25519_SIG = r"^[A-Za-z0-9+/]{86}==$"  # 64 bytes, base64
+KEY_ID = r"^[A-Za-z0-9_-]{16}$"  # seam.keys.key_id
 BEARER = r"^Bearer [A-Za-z0-9._~+/-]+=*$"
 UNIX_SECONDS = r"^[0-9]{10}$"
 RECEIPT_SIGNATURE = r"^keyid=[A-Za-z0-9_-]+,alg=ed25519,sig=[A-Za-z0-9+/]+={0,2}$"

@@ -9,6 +9,8 @@ import base64
 import hashlib
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
 from seam import digest
 
 PACK = "policy-pack-v0"
@@ -28,6 +30,13 @@ EXAMPLE_PACK_BYTES = base64.b64decode(
 )
 EXAMPLE_PACK_ETAG = digest.etag_for(EXAMPLE_PACK_BYTES)
 EXAMPLE_PACK_CONTENT_DIGEST = digest.content_digest(EXAMPLE_PACK_BYTES)
+
+# MC's signing key *as the consumer test's mock uses it*: derived from a fixed seed so the
+# example envelope (and so the pact) is reproducible. At verification MC runs with a key made
+# for that run and the provider state signs with it; this key signs nothing real.
+EXAMPLE_SIGNING_KEY = Ed25519PrivateKey.from_private_bytes(
+    hashlib.sha256(b"cos-pact-e2e contract example MC signing key").digest()
+)
 
 USERNAME = "contract-user"
 ROLES = ["developer"]

@@ -67,17 +67,20 @@ def provider_verification(provider: str, record: bool = True) -> StepResult:
     return _timed(f"verify {provider}", body)
 
 
-def mutation_proof(names: list[str] | None = None, progress=None) -> StepResult:
+def mutation_proof(
+    names: list[str] | None = None, progress=None, announce=None, write_docs: bool = False
+) -> StepResult:
+    """Baselines, then every contract mutation (contracts/mutations.py); report in reports/ and,
+    with `write_docs` (the CLI's full run), the generated docs/mutations-contracts.md."""
+
     def body():
-        results = mutations.prove(names, progress=progress)
-        caught = sum(r.caught for r in results)
-        total_s = sum(r.seconds for r in results)
-        text = "\n".join(
-            [mutations.table(results), "", f"{caught} of {len(results)} mutations caught in {total_s:.1f}s"]
-        )
+        proof = mutations.prove(names, progress=progress, announce=announce)
+        text = mutations.report(proof)
         REPORT_DIR.mkdir(parents=True, exist_ok=True)
-        (REPORT_DIR / "mutations.md").write_text(text + "\n", "utf-8")
-        return bool(results) and caught == len(results), text, results
+        (REPORT_DIR / "mutations.md").write_text(mutations.markdown(proof), "utf-8")
+        if write_docs and not names:
+            mutations.GENERATED.write_text(mutations.markdown(proof), "utf-8")
+        return proof.ok, text, proof
 
     return _timed("mutation proof", body)
 

@@ -12,12 +12,17 @@ from __future__ import annotations
 PREFIX = "contract-placeholder-"
 
 TOKEN = PREFIX + "token"
+# Where the pact pins a token's JWT *form* (header.claims.signature): three dot-separated parts,
+# but not a JWT (no `eyJ` header), so it cannot be mistaken for a real one.
+JWT_TOKEN = PREFIX + "jwt.header-claims.signature"
 CLIENT_SECRET = PREFIX + "client-secret"
 WRONG_CLIENT_SECRET = PREFIX + "wrong-client-secret"
 PASSWORD = PREFIX + "password"
 WRONG_PASSWORD = PREFIX + "wrong-password"
 
-ALL: frozenset[str] = frozenset({TOKEN, CLIENT_SECRET, WRONG_CLIENT_SECRET, PASSWORD, WRONG_PASSWORD})
+ALL: frozenset[str] = frozenset(
+    {TOKEN, JWT_TOKEN, CLIENT_SECRET, WRONG_CLIENT_SECRET, PASSWORD, WRONG_PASSWORD}
+)
 BEARER_VALUES: frozenset[str] = frozenset({f"Bearer {TOKEN}"})
 
 

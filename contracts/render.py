@@ -38,6 +38,17 @@ def substitute(expression: str, values: Values) -> str:
     return _EXPR.sub(one, expression)
 
 
+def substitute_all(doc: Any, values: Values) -> Any:
+    """`substitute` applied to every string inside a JSON document (state parameters)."""
+    if isinstance(doc, str):
+        return substitute(doc, values) if _EXPR.search(doc) else doc
+    if isinstance(doc, list):
+        return [substitute_all(item, values) for item in doc]
+    if isinstance(doc, dict):
+        return {k: substitute_all(v, values) for k, v in doc.items()}
+    return doc
+
+
 def _set_path(doc: Any, path: str, value: Any) -> None:
     """Set a simple JSON path (`$.a.b`, `$.a[0].b`) in a parsed body."""
     parts = re.findall(r"\.([^.\[\]]+)|\[(\d+)\]", path[1:] if path.startswith("$") else path)

@@ -4,7 +4,10 @@ One provider start per call; one `pact.Verifier` per pact file (so each pact get
 matrix row). The verifier calls `contracts.providers.stateserver` for provider states and uses
 the request values they return (real tokens, client secret, password, receipt signatures) in
 place of the pact's placeholders; response values tied to a state are resolved by
-`contracts.render` first. Results are recorded in the matrix unless this is a mutation run.
+`contracts.render` first. The verifier talks to the provider through
+`contracts.checks.CheckingProxy`, which fails the interaction when a `Content-Digest` is not the
+digest of the body sent or an MC token breaks its lifetime / scope promise. Results are
+recorded in the matrix unless this is a mutation run.
 
 With `PACT_BROKER_BASE_URL` set, `verify_from_broker` verifies the pacts the broker selects
 for this provider and publishes the results there (see docs/contracts.md, "Pact Broker").
@@ -24,6 +27,7 @@ from pathlib import Path
 from pact import Verifier
 
 from contracts import PACT_DIR, REPO, matrix, pactfile, providers, render, versions
+from contracts.checks import CheckingProxy
 from contracts.providers.stateserver import StateServer
 
 REQUEST_TIMEOUT_MS = 10_000
@@ -179,7 +183,11 @@ def verify_provider(
     pact_files = pacts_for(provider) if pact_files is None else pact_files
     provider_version = versions.version_of(provider)
     outcomes: list[PactOutcome] = []
-    with providers.start(provider, mutations) as running, StateServer(running.registry) as state_url:
+    with (
+        providers.start(provider, mutations) as running,
+        CheckingProxy(running.base_url) as proxy,
+        StateServer(running.registry) as state_url,
+    ):
         with tempfile.TemporaryDirectory(prefix="contracts-rendered-") as tmp:
             for pact_path in pact_files:
                 doc = pactfile.load(pact_path)
@@ -187,7 +195,7 @@ def verify_provider(
                 resolved, setup_errors = render.resolve(doc, running.registry.values_for)
                 rendered = Path(tmp) / pact_path.name
                 rendered.write_text(json.dumps(resolved, indent=2), "utf-8")
-                verifier = _verifier(provider, running.base_url, state_url).add_source(rendered)
+                verifier = _verifier(provider, proxy.url, state_url).add_source(rendered)
                 ok, results, output = run_verifier(verifier)
                 failures = failures_from(results)
                 if not ok and not failures:
@@ -209,8 +217,10 @@ def verify_provider(
                 )
         if any(not o.success for o in outcomes):
             tail = running.log_tail()
+            checked = "\n".join(proxy.violations) or "(none)"
             for o in outcomes:
                 if not o.success:
+                    o.output += f"\n--- seam checks (contracts/checks.py) ---\n{checked}"
                     o.output += f"\n--- {provider} log (tail) ---\n{tail}"
     if record and not mutations:
         matrix.record([o.row() for o in outcomes])
@@ -226,8 +236,12 @@ def verify_from_broker(provider: str, *, publish: bool = True) -> tuple[bool, st
     needs the pact before the run), so those fields are checked by their regex only.
     """
     version = versions.version_of(provider)
-    with providers.start(provider) as running, StateServer(running.registry) as state_url:
-        verifier = _verifier(provider, running.base_url, state_url)
+    with (
+        providers.start(provider) as running,
+        CheckingProxy(running.base_url) as proxy,
+        StateServer(running.registry) as state_url,
+    ):
+        verifier = _verifier(provider, proxy.url, state_url)
         if publish:
             verifier.set_publish_options(version=version, branch=versions.branch())
         selector = verifier.broker_source(selector=True)

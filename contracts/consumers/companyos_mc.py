@@ -14,7 +14,6 @@ attestation, evidence publication (REST and GraphQL) under the idempotency rules
 
 from __future__ import annotations
 
-import base64
 import json
 
 from pact import Pact, match
@@ -25,10 +24,12 @@ from contracts.consumers import ConsumerSuite
 from contracts.dsl import (
     BASE64,
     CONTENT_DIGEST,
+    ED25519_SIG,
     ETAG_STRONG,
     FORM,
     HEX64,
     JSON,
+    KEY_ID,
     MC_EVIDENCE_ID,
     MC_EVIDENCE_LOCATION,
     MOCK_HOST,
@@ -42,7 +43,7 @@ from contracts.dsl import (
     problem,
     run,
 )
-from seam import digest
+from seam import digest, dsse
 
 SUITE = ConsumerSuite(COS, MC)
 case = SUITE.case
@@ -52,12 +53,16 @@ PACK_PATH = f"/v1/policy/packs/{examples.PACK}"
 BEARER_CHALLENGE = 'Bearer realm="maestro-conductor", error="invalid_token"'
 EXAMPLE_EVIDENCE_ID = "ev_" + examples.example_hex("mc-evidence")[:32]
 EXAMPLE_RECEIVED_AT = "2026-01-15T10:00:01.000Z"
+EXAMPLE_JWT = placeholders.JWT_TOKEN
+JWT = r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$"
+AT_MOST_900 = r"^([1-9][0-9]?|[1-8][0-9]{2}|900)$"  # expires_in: 1..900 seconds
 
 # States, by name (one place, so a typo cannot silently create a new state).
 CLIENT_KNOWN = "MC knows the client"
 TOKEN = "the client holds a token"
 EXPIRED_TOKEN = "the client holds an expired token"
 PACK_SERVED = "MC serves a revision of the pack"
+PACK_ATTESTED = "MC attests that revision with its signing key"
 EVIDENCE_ACCEPTED = "evidence was accepted under an idempotency key"
 EVIDENCE_IN_FLIGHT = "a publish under an idempotency key is still in flight"
 
@@ -115,11 +120,15 @@ def _evidence_created(key: str, doc: dict) -> dict:
 
 
 # -- credentials ----------------------------------------------------------------------------
-@case
-def token_with_client_credentials(pact: Pact) -> None:
-    scope = "policy:read evidence:write"
+def _token_granted(pact: Pact, description: str, scope: str) -> None:
+    """A token for exactly `scope`, living at most 15 minutes (docs/seam.md, "Tokens").
+
+    `scope` is literal: MC grants exactly what was asked, never more. `expires_in` is pinned to
+    1..900 by a regex rule; the token itself is a JWT whose `exp - iat` (≤ 900, = `expires_in`)
+    and `scope` claim contracts/checks.py checks against the response and the request.
+    """
     (
-        pact.upon_receiving("a token request with the client's credentials")
+        pact.upon_receiving(description)
         .given(CLIENT_KNOWN, client_id=CLIENT_ID)
         .with_request("POST", "/v1/tokens")
         .with_header("Accept", JSON)
@@ -129,9 +138,9 @@ def token_with_client_credentials(pact: Pact) -> None:
         .with_header("Cache-Control", "no-store")
         .with_body(
             {
-                "access_token": match.str(placeholders.TOKEN),
+                "access_token": match.regex(EXAMPLE_JWT, regex=JWT),
                 "token_type": "Bearer",
-                "expires_in": match.int(600),
+                "expires_in": match.regex(600, regex=AT_MOST_900),
                 "scope": scope,
             },
             JSON,
@@ -139,9 +148,19 @@ def token_with_client_credentials(pact: Pact) -> None:
     )
     with pact.serve(addr=MOCK_HOST) as srv:
         client = _client(srv)
-        result = run(_call(client, "get_token", ["policy:read", "evidence:write"]))
-    assert result.status == 200 and result.access_token == placeholders.TOKEN, result
+        result = run(_call(client, "get_token", scope.split()))
+    assert result.status == 200 and result.access_token == EXAMPLE_JWT, result
     assert result.scope == scope and 0 < (result.expires_in or 0) <= 900, result
+
+
+@case
+def token_with_client_credentials(pact: Pact) -> None:
+    _token_granted(pact, "a token request with the client's credentials", "policy:read evidence:write")
+
+
+@case
+def token_for_one_scope(pact: Pact) -> None:
+    _token_granted(pact, "a token request for policy:read only", "policy:read")
 
 
 @case
@@ -328,46 +347,65 @@ def pack_unknown(pact: Pact) -> None:
     assert result.status == 404 and result.reason == "unknown_pack", result
 
 
+def expected_statement(pack_digest: str) -> dict:
+    """The in-toto Statement COS requires of a pack's attestation (docs/seam.md)."""
+    return dsse.pack_statement(examples.PACK, examples.PACK_REVISION, pack_digest)
+
+
 @case
 def pack_attestation(pact: Pact) -> None:
-    statement = {
-        "_type": "https://in-toto.io/Statement/v1",
-        "subject": [
-            {"name": examples.PACK, "digest": {"sha256": digest.sha256_hex(examples.EXAMPLE_PACK_BYTES)}}
-        ],
-        "predicateType": "https://cos-pact-e2e.dev/attestation/policy-pack/v1",
-        "predicate": {"pack": examples.PACK, "revision": examples.PACK_REVISION},
-    }
-    payload = base64.b64encode(json.dumps(statement, sort_keys=True).encode()).decode("ascii")
-    envelope = {
-        "payloadType": "application/vnd.in-toto+json",
-        "payload": match.regex(payload, regex=BASE64),
-        "signatures": match.each_like(
-            {
-                "keyid": match.regex("contractKeyId0001", regex=r"^[A-Za-z0-9_-]+$"),
-                "sig": match.regex(examples.example_signature("attestation"), regex=BASE64),
-            }
-        ),
-    }
+    pack_digest = digest.sha256_hex(examples.EXAMPLE_PACK_BYTES)
+    envelope = dsse.sign(expected_statement(pack_digest), examples.EXAMPLE_SIGNING_KEY)
+    envelope_bytes = canonical(envelope)
+    [signature] = envelope["signatures"]
     (
-        _pack_given(pact, "a request for the pack attestation")
+        pact.upon_receiving("a request for the attestation of the pack revision MC serves")
+        .given(PACK_SERVED, pack=examples.PACK, revision=examples.PACK_REVISION)
+        .given(
+            PACK_ATTESTED,
+            pack=examples.PACK,
+            revision=examples.PACK_REVISION,
+            statement=expected_statement("${packDigest}"),
+        )
+        .given(TOKEN, scope="policy:read")
         .with_request("GET", f"{PACK_PATH}/attestation")
+        .with_query_parameter("digest", from_state(pack_digest, "${packDigest}", regex=HEX64))
         .with_header("Authorization", bearer())
         .will_respond_with(200)
         .with_header("Content-Type", JSON)
+        .with_header("Cache-Control", "no-cache")
+        .with_header("X-Pack-Revision", examples.PACK_REVISION)
+        .with_header("ETag", from_state(digest.etag_for(envelope_bytes), "${attestationEtag}", ETAG_STRONG))
         .with_header(
-            "ETag", match.regex(digest.strong_etag(examples.example_hex("envelope")), regex=ETAG_STRONG)
+            "Content-Digest",
+            from_state(digest.content_digest(envelope_bytes), "${attestationContentDigest}", CONTENT_DIGEST),
         )
-        .with_header("Content-Digest", match.regex(digest.content_digest(b"envelope"), regex=CONTENT_DIGEST))
-        .with_body(envelope, JSON)
+        .with_body(
+            {
+                "payload": from_state(envelope["payload"], "${attestationPayload}", regex=BASE64),
+                "payloadType": dsse.PAYLOAD_TYPE,
+                "signatures": [
+                    {
+                        "keyid": from_state(signature["keyid"], "${signingKeyId}", regex=KEY_ID),
+                        "sig": from_state(signature["sig"], "${attestationSignature}", regex=ED25519_SIG),
+                    }
+                ],
+            },
+            JSON,
+        )
     )
     with pact.serve(addr=MOCK_HOST) as srv:
-        result = run(_call(_client(srv), "fetch_attestation", examples.PACK, token=placeholders.TOKEN))
-    env = result.envelope
-    assert result.status == 200 and env is not None, result
-    assert env["payloadType"] == "application/vnd.in-toto+json" and env["signatures"], env
-    decoded = json.loads(base64.b64decode(env["payload"]))
-    assert decoded["subject"][0]["name"] == examples.PACK
+        result = run(
+            _call(_client(srv), "fetch_attestation", examples.PACK, pack_digest, token=placeholders.TOKEN)
+        )
+    assert result.status == 200 and result.envelope is not None, result
+    # What COS's PolicyFetcher does with it: the validators belong to these bytes, and the
+    # signature verifies under the pinned key for a statement about exactly this pack.
+    digest.verify_content_digest(result.headers["content-digest"], result.content)
+    assert result.headers["etag"] == digest.etag_for(result.content), result.headers
+    pinned = examples.EXAMPLE_SIGNING_KEY.public_key()
+    statement = dsse.verify_pack(result.envelope, pinned, examples.PACK, pack_digest)
+    assert statement["predicate"] == {"pack": examples.PACK, "revision": examples.PACK_REVISION}
 
 
 # -- evidence (REST) ------------------------------------------------------------------------

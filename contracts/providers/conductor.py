@@ -11,6 +11,7 @@ the `companyos` client (both via environment, never logged), and with the docume
 from __future__ import annotations
 
 import base64
+import json
 import secrets
 import threading
 import time
@@ -21,13 +22,13 @@ from typing import Any
 
 import httpx
 
-from contracts import MC, REPO
+from contracts import MC, REPO, render
 from contracts.dsl import canonical
 from contracts.providers import Running, launch
 from contracts.providers.stateserver import State, StateRegistry
 from harness.ports import LOOPBACK, free_port
 from harness.processes import python_module
-from seam import bundle, digest
+from seam import bundle, digest, dsse, keys
 
 CLIENT_ID = "companyos"
 IN_FLIGHT_DELAY_MS = 300
@@ -36,11 +37,13 @@ POLICY_DIR = REPO / "policy" / "policy-pack-v0"
 
 
 class ConductorStates:
-    def __init__(self, base_url: str, admin_token: str, client_secret: str) -> None:
+    def __init__(self, base_url: str, admin_token: str, client_secret: str, signing_key) -> None:
         self._http = httpx.Client(base_url=base_url, timeout=10.0)
         self._admin = {"Authorization": f"Bearer {admin_token}"}
         self._secret = client_secret
+        self._key = signing_key
         self._held: list[threading.Thread] = []
+        self._published: dict[tuple[str, str], dict[str, Any]] = {}
 
     def registry(self) -> StateRegistry:
         return StateRegistry(
@@ -49,6 +52,7 @@ class ConductorStates:
                 "the client holds a token": State(self.token),
                 "the client holds an expired token": State(self.expired_token),
                 "MC serves a revision of the pack": State(self.pack_revision),
+                "MC attests that revision with its signing key": State(self.attestation),
                 "evidence was accepted under an idempotency key": State(self.evidence_accepted),
                 "a publish under an idempotency key is still in flight": State(self.in_flight, fresh=True),
             }
@@ -103,6 +107,12 @@ class ConductorStates:
         return {"accessToken": self._mint(params["scope"].split(), 0)}
 
     def pack_revision(self, params: dict[str, Any]) -> dict[str, Any]:
+        key = (params["pack"], params["revision"])
+        if key not in self._published:
+            self._published[key] = self._publish_revision(params)
+        return self._published[key]
+
+    def _publish_revision(self, params: dict[str, Any]) -> dict[str, Any]:
         r = self._http.post(
             f"/admin/packs/{params['pack']}/revisions",
             json={"revision": params["revision"], "files": bundle.read_dir(POLICY_DIR), "signing": "valid"},
@@ -112,6 +122,29 @@ class ConductorStates:
         hex_digest = r.json()["digest"]
         b64 = base64.b64encode(bytes.fromhex(hex_digest)).decode("ascii")
         return {"packDigest": hex_digest, "packContentDigest": f"{digest.ALGORITHM}=:{b64}:"}
+
+    def attestation(self, params: dict[str, Any]) -> dict[str, Any]:
+        """The envelope COS must get for that revision, computed here, not read from MC.
+
+        The pact states the expected in-toto statement with `${packDigest}` where the digest
+        of the published revision goes; it is encoded as canonical JSON (what MC signs), signed
+        with the key MC was started with (Ed25519 is deterministic, so there is exactly one right
+        signature), and the envelope's ETag and Content-Digest follow from its canonical bytes.
+        """
+        pack_digest = self.pack_revision(params)["packDigest"]
+        statement = render.substitute_all(params["statement"], {"packDigest": pack_digest})
+        payload = json.dumps(statement, sort_keys=True, separators=(",", ":")).encode("utf-8")
+        envelope = dsse.sign(statement, self._key)
+        if envelope["payload"] != base64.b64encode(payload).decode("ascii"):
+            raise RuntimeError("dsse.sign does not encode the statement as canonical JSON")
+        body = json.dumps(envelope, sort_keys=True, separators=(",", ":")).encode("utf-8")
+        return {
+            "attestationPayload": envelope["payload"],
+            "attestationSignature": envelope["signatures"][0]["sig"],
+            "signingKeyId": keys.key_id(self._key.public_key()),
+            "attestationEtag": digest.etag_for(body),
+            "attestationContentDigest": digest.content_digest(body),
+        }
 
     def evidence_accepted(self, params: dict[str, Any]) -> dict[str, Any]:
         r = self._publish(params["evidence"], params["idempotency_key"])
@@ -165,6 +198,9 @@ def running(root: Path, mutations: str) -> Iterator[Running]:
     port = free_port()
     base_url = f"http://{LOOPBACK}:{port}"
     admin_token, client_secret = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
+    signing_key = keys.generate()
+    key_file = root / "mc-signing-key.pem"
+    key_file.write_bytes(keys.private_pem(signing_key))
     argv = python_module(
         "conductor",
         "--host",
@@ -175,10 +211,12 @@ def running(root: Path, mutations: str) -> Iterator[Running]:
         str(root / "mc"),
         "--test-evidence-delay-ms",
         str(IN_FLIGHT_DELAY_MS),
+        "--signing-key",
+        str(key_file),
     )
     env = {"MC_ADMIN_TOKEN": admin_token, "MC_CLIENT_SECRET": client_secret, "SEAM_MUTATIONS": mutations}
     proc = launch(MC, argv, env, f"{base_url}/readyz", f"{MC}{'-' + mutations if mutations else ''}")
-    states = ConductorStates(base_url, admin_token, client_secret)
+    states = ConductorStates(base_url, admin_token, client_secret, signing_key)
     try:
         yield Running(MC, base_url, states.registry(), proc)
     finally:

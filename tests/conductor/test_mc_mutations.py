@@ -123,6 +123,69 @@ def digest_checked(c: TestClient) -> bool:
     return r.status_code == 400
 
 
+def _attestation(c: TestClient) -> httpx.Response:
+    return c.get(f"{PACK_URL}/attestation", headers=bearer(get_token(c, "policy:read")))
+
+
+def _statement_of_served_pack(c: TestClient) -> dict | None:
+    """The attestation's statement if it verifies under MC's key and attests the served bytes."""
+    from seam import dsse, keys
+
+    key = keys.load_public(c.get("/v1/keys/signing.pem").text)
+    try:
+        digest_hex = hashlib.sha256(_pack(c).content).hexdigest()
+        return dsse.verify_pack(_attestation(c).json(), key, PACK, digest_hex)
+    except dsse.AttestationError:
+        return None
+
+
+def attestation_verifies(c: TestClient) -> bool:
+    return _statement_of_served_pack(c) is not None
+
+
+def attestation_etag_of_body(c: TestClient) -> bool:
+    r = _attestation(c)
+    return r.headers["etag"] == f'"sha256-{hashlib.sha256(r.content).hexdigest()}"'
+
+
+def attestation_content_digest_of_body(c: TestClient) -> bool:
+    r = _attestation(c)
+    return r.headers["content-digest"] == content_digest(r.content)
+
+
+def attestation_json(c: TestClient) -> bool:
+    return _attestation(c).headers["content-type"].startswith("application/json")
+
+
+def pack_gzip(c: TestClient) -> bool:
+    return _pack(c).headers["content-type"] == "application/gzip"
+
+
+def pack_revision_header(c: TestClient) -> bool:
+    return "x-pack-revision" in _pack(c).headers
+
+
+def _claims(token: str) -> dict:
+    import jwt
+
+    return jwt.decode(token, options={"verify_signature": False})
+
+
+def token_lifetime(c: TestClient) -> bool:
+    body = c.post("/v1/tokens", data={**CREDENTIALS, "scope": "policy:read"}).json()
+    claims = _claims(body["access_token"])
+    return body["expires_in"] <= 900 and claims["exp"] - claims["iat"] == body["expires_in"]
+
+
+def token_scope_exact(c: TestClient) -> bool:
+    body = c.post("/v1/tokens", data={**CREDENTIALS, "scope": "policy:read"}).json()
+    return body["scope"] == "policy:read" == _claims(body["access_token"])["scope"]
+
+
+def token_no_store(c: TestClient) -> bool:
+    return c.post("/v1/tokens", data=CREDENTIALS).headers.get("cache-control") == "no-store"
+
+
 PROBES: dict[str, Callable[[TestClient], bool]] = {
     mutations.ETAG_DROPPED: etag_present,
     mutations.ETAG_WEAK: etag_strong,
@@ -139,6 +202,20 @@ PROBES: dict[str, Callable[[TestClient], bool]] = {
     mutations.PROBLEM_AS_JSON: problem_media_type,
     mutations.GRAPHQL_EVIDENCEOK_RENAMED: graphql_evidence_ok,
     mutations.DIGEST_MISMATCH_ACCEPTED: digest_checked,
+    mutations.ATTESTATION_PAYLOAD_TYPE: attestation_verifies,
+    mutations.ATTESTATION_SUBJECT_DIGEST: attestation_verifies,
+    mutations.ATTESTATION_SUBJECT_NAME: attestation_verifies,
+    mutations.ATTESTATION_SIGNATURE_INVALID: attestation_verifies,
+    mutations.ATTESTATION_UNSIGNED: attestation_verifies,
+    mutations.ATTESTATION_ETAG_OTHER_BYTES: attestation_etag_of_body,
+    mutations.ATTESTATION_CONTENT_DIGEST_WRONG: attestation_content_digest_of_body,
+    mutations.ATTESTATION_MEDIA_TYPE: attestation_json,
+    mutations.PACK_MEDIA_TYPE: pack_gzip,
+    mutations.PACK_REVISION_HEADER_DROPPED: pack_revision_header,
+    mutations.TOKEN_LIFETIME_TOO_LONG: token_lifetime,
+    mutations.TOKEN_EXP_BEYOND_EXPIRES_IN: token_lifetime,
+    mutations.TOKEN_SCOPE_WIDENED: token_scope_exact,
+    mutations.TOKEN_CACHE_CONTROL_DROPPED: token_no_store,
 }
 
 
