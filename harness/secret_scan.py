@@ -53,7 +53,8 @@ _JWT = re.compile(rf"(?<!{_B64URL})e[wy]{_B64URL}{{2,}}\.{_B64URL}{{2,}}\.{_B64U
 _PEM = re.compile(rb"-----BEGIN ((?:[A-Z0-9]+ )*)PRIVATE KEY-----")
 _FIELD_NAME = r"[A-Za-z0-9_-]*(?:password|passwd|secret|token|api[_-]?key|private[_-]?key)"
 _JSON_FIELD = re.compile(rf'"({_FIELD_NAME})"\s*:\s*"((?:[^"\\\n]|\\.)*)"'.encode(), re.I)
-_PAIR = re.compile(rf"(?<![A-Za-z0-9_.-])({_FIELD_NAME})=([^\s&\"',;]*)".encode(), re.I)
+_REPR_FIELD = re.compile(rf"'({_FIELD_NAME})'\s*:\s*'((?:[^'\\\n]|\\.)*)'".encode(), re.I)  # Python dict repr
+_PAIR = re.compile(rf"(?<![A-Za-z0-9_.-])({_FIELD_NAME})=[\"']?([^\s&\"',;]*)".encode(), re.I)
 
 
 @dataclass(frozen=True)
@@ -124,7 +125,7 @@ def scan_bytes(data: bytes, path: str, secrets: Mapping[str, str]) -> list[Findi
             hits.append((start, CREDENTIAL, label, needle))
             start = data.find(needle, start + 1)
     seen = {secret for *_, secret in hits}
-    for pattern in (_JSON_FIELD, _PAIR):
+    for pattern in (_JSON_FIELD, _REPR_FIELD, _PAIR):
         for m in pattern.finditer(data):
             value = m.group(2)
             if value.decode("latin-1") in ALLOWED_VALUES or value in seen:

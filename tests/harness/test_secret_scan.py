@@ -112,6 +112,26 @@ def test_redaction_markers_and_token_shaped_noise_pass(tmp_path) -> None:
     assert secret_scan.main([str(tmp_path)]) == 0
 
 
+@pytest.mark.parametrize(
+    "line, leaks",
+    [
+        (f'{{"client_secret": "{REAL_SECRET}"}}', True),
+        (f"{{'password': '{REAL_SECRET}'}}", True),  # a Python repr in a log
+        (f"grant_type=client_credentials&client_secret={REAL_SECRET}&scope=x", True),
+        (f"python -m conductor --admin-token={REAL_SECRET}", True),
+        (f"GET /v1/pack?access_token={REAL_SECRET}", True),
+        (f"settings password='{REAL_SECRET}'", True),
+        ('{"client_secret": "<redacted>", "token_type": "Bearer", "token": ""}', False),
+        ("k6 run -e COS_PASSWORD=*** -e TOKENS=4 k6/load.js", False),
+        ("token_ttl_s=600 expires_in=600 kx.prototype.renderToken=function(e){}", False),
+    ],
+)
+def test_a_secret_named_field_leaks_unless_its_value_is_a_marker(tmp_path, line: str, leaks: bool) -> None:
+    (tmp_path / "x.log").write_text(line + "\n")
+    found = [f.kind for f in scan_tree(tmp_path, secrets={})]
+    assert found == ([SECRET_FIELD] if leaks else []), (line, found)
+
+
 def test_the_scan_knows_both_services_dev_defaults_and_secrets_from_the_environment() -> None:
     from companyos import settings as cos_settings
     from companyos import users as cos_users
