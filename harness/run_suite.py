@@ -70,6 +70,46 @@ def defines(args: list[str]) -> list[str]:
     return kept
 
 
+def rerun_locations(rerun_file: Path) -> list[str]:
+    """The `file:line` locations in behave's rerun file, as behave (run from the repo) resolves them.
+
+    The file is not handed to behave as `@rerun.txt`: behave resolves the
+    locations in such a file against the file's own folder (reports/), not the
+    working directory the rerun formatter wrote them relative to.
+    """
+    if not rerun_file.exists():
+        return []
+    found = []
+    for line in rerun_file.read_text().splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        path, _, lineno = line.rpartition(":")
+        if not path or not lineno.isdigit():
+            raise ValueError(f"{rerun_file}: not a file:line location: {line!r}")
+        found.append(line)
+    return found
+
+
+def mark_flaky_in_allure(rerun_results: set[Path], flaky: list[str]) -> None:
+    """Flag the rerun's passing result of each flaky scenario `flaky` in the Allure results.
+
+    Allure shows both attempts as retries of one test (same historyId); the flag
+    makes the report say *flaky* instead of an unqualified pass. Only the result
+    files the rerun wrote are looked at, matched by scenario name.
+    """
+    wanted = {key.split(" ", 1)[1] for key in flaky}
+    for path in rerun_results:
+        result = json.loads(path.read_text())
+        if result.get("status") != "passed" or result.get("name") not in wanted:
+            continue
+        result.setdefault("statusDetails", {})["flaky"] = True
+        labels = result.setdefault("labels", [])
+        if {"name": "tag", "value": "flaky-on-rerun"} not in labels:
+            labels.append({"name": "tag", "value": "flaky-on-rerun"})
+        path.write_text(json.dumps(result))
+
+
 def behave(args: list[str], json_out: Path, rerun_out: Path, results_dir: Path) -> int:
     argv = [
         str(REPO / ".venv" / "bin" / "behave"),
@@ -212,18 +252,21 @@ def main(argv: list[str] | None = None) -> int:
     code = behave(behave_args, REPORTS / "behave.json", REPORTS / "rerun.txt", results_dir)
     first = scenario_results(REPORTS / "behave.json")
     rerun: dict = {}
-    rerun_file = REPORTS / "rerun.txt"
-    if code != 0 and not known.no_rerun and rerun_file.exists() and rerun_file.read_text().strip():
-        print("\nrerunning failed scenarios once (a pass now marks them flaky)")
+    locations = rerun_locations(REPORTS / "rerun.txt")
+    if code != 0 and not known.no_rerun and locations:
+        print(f"\nrerunning {len(locations)} failed scenario(s) once (a pass now marks them flaky)")
+        first_results = set(results_dir.glob("*-result.json"))
         passthrough = defines(behave_args) + ["-D", "rerun=1"]
         behave(
-            [*passthrough, f"@{rerun_file}"],
+            [*passthrough, *locations],
             REPORTS / "behave-rerun.json",
             REPORTS / "rerun-2.txt",
             results_dir,
         )
         rerun = scenario_results(REPORTS / "behave-rerun.json")
     outcome = classify(first, rerun)
+    if rerun:
+        mark_flaky_in_allure(set(results_dir.glob("*-result.json")) - first_results, outcome.flaky)
     wall = time.monotonic() - started
     in_quarantine = quarantined(first, outcome)
     summary = {
@@ -234,6 +277,11 @@ def main(argv: list[str] | None = None) -> int:
         "quarantined_failed": outcome.quarantined_failed,
         "quarantined": [asdict(q) for q in in_quarantine],
         "failed_scenarios": outcome.failed,
+        "rerun": {
+            "scenarios": len(rerun),
+            "passed": sum(1 for status, _ in rerun.values() if status == "passed"),
+            "failed": sum(1 for status, _ in rerun.values() if status not in ("passed", "skipped")),
+        },
         "wall_s": round(wall, 1),
         "behave_exit": code,
     }
