@@ -114,6 +114,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=int(_env("MC_TEST_EVIDENCE_DELAY_MS", "0") or 0),
         help="TEST ONLY: hold each new evidence request in flight this long (MC_TEST_EVIDENCE_DELAY_MS)",
     )
+    add(
+        "--graphql-introspection",
+        action="store_true",
+        default=_env("MC_GRAPHQL_INTROSPECTION", "") in ("1", "true", "yes"),
+        help="answer GraphQL introspection (__schema/__type), for development tools only "
+        "(MC_GRAPHQL_INTROSPECTION=1; default off)",
+    )
     add("--receipt-max-attempts", type=int, default=10, help="receipt delivery attempts (default 10)")
     add("--receipt-backoff-initial-s", type=float, default=0.5, help="first retry delay (default 0.5)")
     add("--receipt-backoff-max-s", type=float, default=30.0, help="cap between retries (default 30)")
@@ -137,6 +144,7 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         pack_revision=args.pack_revision,
         mutations=mutations,
         test_evidence_delay_ms=args.test_evidence_delay_ms,
+        graphql_introspection=args.graphql_introspection,
         receipt_max_attempts=args.receipt_max_attempts,
         receipt_backoff_initial_s=args.receipt_backoff_initial_s,
         receipt_backoff_max_s=args.receipt_backoff_max_s,

@@ -9,14 +9,16 @@ outcomes (invalid evidence, key reuse, key in flight) are data in the result
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from ariadne import MutationType, QueryType, ScalarType, graphql, make_executable_schema
-from graphql import GraphQLSchema
+from graphql import GraphQLError, GraphQLSchema
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from conductor import graphql_limits
 from conductor import mutations as mut
 from conductor.auth import Authenticator
 from conductor.evidence_api import SCOPE, EvidenceService, check_key
@@ -119,8 +121,23 @@ def build_schema(mutations: Mutations, service: EvidenceService) -> GraphQLSchem
     return make_executable_schema(TYPE_DEFS % {"ok": ok_field}, query, mutation, json_scalar)
 
 
-def routes(service: EvidenceService, auth: Authenticator, mutations: Mutations) -> list[Route]:
+class _ResolverFailuresOnly(logging.Filter):
+    """Log a GraphQL error only when a resolver failed; a refused query is the client's answer."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        return not isinstance(error, GraphQLError) or error.original_error is not None
+
+
+_errors_log = logging.getLogger("conductor.graphql")
+_errors_log.addFilter(_ResolverFailuresOnly())
+
+
+def routes(
+    service: EvidenceService, auth: Authenticator, mutations: Mutations, *, introspection: bool = False
+) -> list[Route]:
     schema = build_schema(mutations, service)
+    rules = graphql_limits.validation_rules(introspection)
 
     async def post_graphql(request: Request) -> Response:
         claims = auth.require(request, SCOPE)
@@ -128,8 +145,19 @@ def routes(service: EvidenceService, auth: Authenticator, mutations: Mutations) 
         raw = await problem.read_body(request, evidence.MAX_BODY_BYTES)
         data = problem.parse_json_object(raw)
         success, result = await graphql(
-            schema, data, context_value={"request": request, "client_id": claims.subject}
+            schema,
+            data,
+            context_value={"request": request, "client_id": claims.subject},
+            query_parser=graphql_limits.parse_query,
+            validation_rules=rules,
+            logger=_errors_log,
         )
+        if result.get("data") is None and result.get("errors"):
+            # A request error (unparseable, invalid, over a limit): nothing ran. Answered like
+            # every other error, as problem+json, with the GraphQL errors alongside for clients.
+            errors = [{"message": e.get("message", "")} for e in result["errors"]]
+            reason = graphql_limits.reason_of(result["errors"])
+            return problem.response(400, reason, errors[0]["message"], errors=errors)
         return JSONResponse(result, status_code=200 if success else 400)
 
     return [Route("/graphql", post_graphql, methods=["POST"])]
