@@ -229,7 +229,12 @@ async def submit_evidence(request: Request) -> Response:
     status = 201 if cos.mutations.active(mutations.EVIDENCE_201) else 202
     try:
         await cos.test_latency()
-        response = await run_in_threadpool(outbox.accept, key, body, body_digest, status)
+        accept = (
+            outbox.accept_later
+            if cos.mutations.active(mutations.OUTBOX_ACK_BEFORE_DURABLE)
+            else outbox.accept
+        )
+        response = await run_in_threadpool(accept, key, body, body_digest, status)
     except BaseException:
         with contextlib.suppress(Exception):
             await run_in_threadpool(outbox.abandon, key)
@@ -240,11 +245,6 @@ async def submit_evidence(request: Request) -> Response:
     return _json(response, status=status, headers={"Location": f"/v1/evidence/{response['evidence_id']}"})
 
 
-async def list_evidence(request: Request) -> Response:
-    """Outbox entries with their state (pending/published/acknowledged) and MC evidence id."""
-    cos = _cos(request)
-    cos.auth.require(request)
-    outbox = cos.require_outbox()
 MAX_PAGE = 10_000
 _MAX_OFFSET = 2**62  # SQLite integers are 64-bit; anything near that is no real page
 
@@ -261,6 +261,11 @@ def _paging(request: Request, name: str, default: int) -> int:
     return int(raw)
 
 
+async def list_evidence(request: Request) -> Response:
+    """Outbox entries with their state (pending/published/acknowledged) and MC evidence id."""
+    cos = _cos(request)
+    cos.auth.require(request)
+    outbox = cos.require_outbox()
     state = request.query_params.get("state")
     if state is not None and state not in ("pending", "published", "acknowledged"):
         raise Problem(
@@ -286,15 +291,19 @@ async def get_evidence(request: Request) -> Response:
 async def evidence_receipt(request: Request) -> Response:
     """MC's signed receipt for stored evidence: marks the outbox entry acknowledged."""
     cos = _cos(request)
+    require_json(request)
     body = await read_body(request, receipt_handling.MAX_RECEIPT_BYTES)
     unchecked = cos.mutations.active(mutations.RECEIPT_SIGNATURE_UNCHECKED)
+    if cos.mutations.active(mutations.RECEIPT_APPLIED_BEFORE_VERIFY):  # test-only: the order matters
+        await run_in_threadpool(receipt_handling.apply, parse_json_object(body), cos.require_outbox())
     try:
         receipt_handling.verify_signature(request.headers, body, cos.pin, unchecked=unchecked)
     except Problem:
-    require_json(request)
         cos.metrics.evidence_receipts.labels("bad_signature").inc()
         raise
     receipt = parse_json_object(body)
+    if cos.mutations.active(mutations.RECEIPT_IGNORED):  # test-only: 204, but nothing recorded
+        return Response(status_code=204)
     entry = await run_in_threadpool(receipt_handling.apply, receipt, cos.require_outbox())
     cos.metrics.evidence_receipts.labels("acknowledged").inc()
     log.debug("receipt acknowledged %s (MC %s)", entry.evidence_id, entry.mc_evidence_id)
@@ -408,6 +417,7 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
             cos.status,
             poll_interval_s=s.poll_interval_s,
             backoff_cap_s=s.backoff_cap_s,
+            mutations=cos.mutations,
         )
         cos.publisher = EvidencePublisher(
             cos.client,
@@ -417,6 +427,7 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
             cos.status,
             backoff_cap_s=s.backoff_cap_s,
             concurrency=s.publish_concurrency,
+            mutations=cos.mutations,
         )
         cos.tasks = [
             asyncio.create_task(cos.fetcher.run(), name="policy-fetcher"),
@@ -455,7 +466,9 @@ def create_app(settings: Settings) -> Starlette:
         settings=settings,
         mutations=muts,
         metrics=Metrics(),
-        status=health.RuntimeStatus(mode=settings.mode),
+        status=health.RuntimeStatus(
+            mode=settings.mode, hide_degraded=muts.active(mutations.DEGRADED_NOT_REPORTED)
+        ),
         users=UserStore.load(settings.users_path),
         auth=Authenticator(settings.data_dir, settings.token_lifetime_s),
         pin=KeyPin(settings.data_dir, settings.mc_public_key),

@@ -30,6 +30,7 @@ from companyos.policy_engine import rfc3339
 from seam import idempotency, strict_json
 
 DB_FILE = "outbox.sqlite3"
+WRITE_BEHIND_S = 1.0  # only under the test-only mutation cos.outbox-ack-before-durable
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS outbox (
@@ -139,6 +140,32 @@ class Outbox:
         """Store the entry and the response under `key` in one transaction; return the response."""
         evidence_id = str(uuid.uuid4())
         response = {"evidence_id": evidence_id, "idempotency_key": key, "status": "accepted"}
+        self._commit(evidence_id, key, body, body_digest, status, response)
+        return response
+
+    def accept_later(self, key: str, body: bytes, body_digest: str, status: int) -> dict[str, Any]:
+        """Test-only mutation `cos.outbox-ack-before-durable`: a write-behind buffer.
+
+        The response is returned at once and the row committed `WRITE_BEHIND_S` later, so a
+        crash (or a read) in that window finds no trace of evidence that was answered 202.
+        """
+        evidence_id = str(uuid.uuid4())
+        response = {"evidence_id": evidence_id, "idempotency_key": key, "status": "accepted"}
+
+        def commit_later() -> None:
+            try:
+                self._commit(evidence_id, key, body, body_digest, status, response)
+            except sqlite3.Error:
+                pass  # the outbox was closed first: exactly the loss this mutation stands for
+
+        timer = threading.Timer(WRITE_BEHIND_S, commit_later)
+        timer.daemon = True
+        timer.start()
+        return response
+
+    def _commit(
+        self, evidence_id: str, key: str, body: bytes, body_digest: str, status: int, response: dict[str, Any]
+    ) -> None:
         with self._lock:
             conn = self.conn
             conn.execute("BEGIN IMMEDIATE")
@@ -153,7 +180,6 @@ class Outbox:
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
-        return response
 
     # -- publisher --------------------------------------------------------------------------
     def due(self, now: float, limit: int) -> list[Entry]:

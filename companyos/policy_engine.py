@@ -172,6 +172,12 @@ class PolicyHolder:
         old, self.current = self.current, new
         return old
 
+    def park(self) -> ActivePolicy | None:
+        """Take the active policy out without releasing it (test-only mutation
+        `cos.reload-blocks-requests`: requests meanwhile find no policy and get 503)."""
+        old, self.current = self.current, None
+        return old
+
     def clear(self) -> None:
         if self.current is not None:
             self.current.release()

@@ -24,6 +24,8 @@ recorded in `policy_fetch_errors_total{reason}` and /healthz.
 from __future__ import annotations
 
 import asyncio
+import base64
+import json
 import logging
 import random
 import time
@@ -33,10 +35,12 @@ from typing import Any
 import httpx
 import tenacity
 
+from companyos import mutations as mut
 from companyos.credentials import CredentialError, TokenCache
 from companyos.health import RuntimeStatus
 from companyos.mc_client import ConductorClient
 from companyos.metrics import Metrics
+from companyos.mutations import Mutations
 from companyos.policy_engine import ActivePolicy, PolicyHolder, PolicyLoadError, load
 from companyos.policy_store import PolicyStore
 from companyos.trust import KeyPin
@@ -88,6 +92,7 @@ class PolicyFetcher:
         *,
         poll_interval_s: float,
         backoff_cap_s: float,
+        mutations: Mutations | None = None,
     ) -> None:
         self.pack = pack
         self._client = client
@@ -99,6 +104,7 @@ class PolicyFetcher:
         self._status = status
         self._interval = poll_interval_s
         self._cap = backoff_cap_s
+        self._mutations = mutations or Mutations()
         self.rejected: dict[str, Rejection] = {}  # digest hex → why
         self.polls = 0
 
@@ -173,11 +179,19 @@ class PolicyFetcher:
             return "unchanged"  # MC ignored If-None-Match; same bytes
         if self._known_rejected(hex_digest):
             return "known-rejected"
+        # Test-only mutation: no pack decides while the new one is being verified and stored.
+        parked = self._holder.park() if self._mutations.active(mut.RELOAD_BLOCKS_REQUESTS) else None
         try:
             policy, envelope = await self._verify(result.headers, body, hex_digest, key, token)
         except PackRejected as exc:
+            self._unpark(parked)
             self._reject(hex_digest, result.revision, exc)
+            if self._mutations.active(mut.REJECTED_PACK_ENFORCED):
+                self._enforce_rejected(body)
             return "rejected"
+        except BaseException:
+            self._unpark(parked)
+            raise
         await asyncio.to_thread(
             self._store.save_lkg,
             body,
@@ -190,7 +204,7 @@ class PolicyFetcher:
                 "loaded_at": policy.loaded_at,
             },
         )
-        old = self._holder.swap(policy)
+        old = self._holder.swap(policy) or parked
         old_label = f"{old.revision} ({old.source})" if old else "none"
         if old is not None:
             old.release()  # no request holds it across an await; drop its engine on this thread
@@ -208,6 +222,20 @@ class PolicyFetcher:
             old_label,
         )
         return "reloaded"
+
+    def _unpark(self, parked: ActivePolicy | None) -> None:
+        if parked is not None and self._holder.current is None:
+            self._holder.swap(parked)
+
+    def _enforce_rejected(self, body: bytes) -> None:
+        """Test-only mutation `cos.rejected-pack-enforced`: the rejected pack replaces the LKG."""
+        try:
+            policy = load(body, source="mc", signature_verified=True, expected_name=self.pack)
+        except (bundle.BundleError, PolicyLoadError):
+            return
+        old = self._holder.swap(policy)
+        if old is not None:
+            old.release()
 
     def _if_none_match(self, current: ActivePolicy | None) -> str | None:
         tags = []
@@ -283,14 +311,10 @@ class PolicyFetcher:
         envelope = await self._attestation(hex_digest, token)
         if not envelope.get("signatures"):
             raise PackRejected("unsigned", "attestation carries no signature")
-        try:
-            dsse.verify(envelope, key)
-        except dsse.AttestationError as exc:
-            raise PackRejected("bad_signature", str(exc)) from None
-        try:
-            statement = dsse.verify_pack(envelope, key, self.pack, hex_digest)
-        except dsse.AttestationError as exc:
-            raise PackRejected("digest_mismatch", str(exc)) from None
+        if self._mutations.active(mut.PACK_SIGNATURE_UNCHECKED):
+            statement = _unverified_statement(envelope, self.pack, hex_digest)
+        else:
+            statement = _verified_statement(envelope, key, self.pack, hex_digest)
         try:
             # On the event loop thread on purpose: regorus engines are unsendable (pyo3), so an
             # engine must be built, used and dropped on the thread that serves decisions.
@@ -342,3 +366,27 @@ class PolicyFetcher:
             exc,
             f"{current.revision} ({current.source})" if current else "nothing",
         )
+
+
+def _verified_statement(envelope: dict[str, Any], key: Any, pack: str, hex_digest: str) -> dict[str, Any]:
+    """The attested statement, once the signature verifies and the subject is exactly these bytes."""
+    try:
+        dsse.verify(envelope, key)
+    except dsse.AttestationError as exc:
+        raise PackRejected("bad_signature", str(exc)) from None
+    try:
+        return dsse.verify_pack(envelope, key, pack, hex_digest)
+    except dsse.AttestationError as exc:
+        raise PackRejected("digest_mismatch", str(exc)) from None
+
+
+def _unverified_statement(envelope: dict[str, Any], pack: str, hex_digest: str) -> dict[str, Any]:
+    """Test-only mutation `cos.pack-signature-unchecked`: the subject is checked, no signature is."""
+    try:
+        statement = json.loads(base64.b64decode(envelope["payload"]))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise PackRejected("attestation_malformed", str(exc)) from None
+    for subject in statement.get("subject") or []:
+        if subject.get("name") == pack and (subject.get("digest") or {}).get("sha256") == hex_digest:
+            return statement
+    raise PackRejected("digest_mismatch", "attested subject digest does not match the pack bytes")

@@ -28,10 +28,12 @@ import httpx
 import tenacity
 from starlette.concurrency import run_in_threadpool
 
+from companyos import mutations as mut
 from companyos.credentials import CredentialError, TokenCache
 from companyos.health import RuntimeStatus
 from companyos.mc_client import ConductorClient, PublishResult
 from companyos.metrics import Metrics
+from companyos.mutations import Mutations
 from companyos.outbox import Entry, Outbox
 
 log = logging.getLogger("companyos.publisher")
@@ -61,6 +63,7 @@ class EvidencePublisher:
         *,
         backoff_cap_s: float,
         concurrency: int = 8,
+        mutations: Mutations | None = None,
     ) -> None:
         self._client = client
         self._tokens = tokens
@@ -72,6 +75,7 @@ class EvidencePublisher:
         self._concurrency = max(1, concurrency)
         self._wake = asyncio.Event()
         self._failing = False
+        self._mutations = mutations or Mutations()
 
     def notify(self) -> None:
         """Called after a 202: publish now instead of at the next idle wake-up."""
@@ -113,7 +117,7 @@ class EvidencePublisher:
         """Send one entry once; record the outcome. Returns published|replayed|retry|rejected."""
         try:
             token = await self._tokens.token()
-            result = await self._client.publish_evidence(entry.body, entry.idempotency_key, token=token)
+            result = await self._client.publish_evidence(entry.body, self._key_for(entry), token=token)
         except CredentialError as exc:
             self._status.mc_ok()
             return await self._retry(entry, "token", f"token refused: {exc.reason}")
@@ -124,6 +128,12 @@ class EvidencePublisher:
             self._status.mc_down()
             return await self._retry(entry, "unreachable", type(exc).__name__)
         return await self._handle(entry, result)
+
+    def _key_for(self, entry: Entry) -> str:
+        """The entry's own key on every send (test-only mutation: a fresh one per retry)."""
+        if entry.attempts and self._mutations.active(mut.PUBLISHER_NEW_KEY_ON_RETRY):
+            return f"{entry.idempotency_key}.retry-{entry.attempts}"
+        return entry.idempotency_key
 
     async def _handle(self, entry: Entry, result: PublishResult) -> str:
         if result.status in (502, 503, 504):
@@ -172,6 +182,9 @@ class EvidencePublisher:
         self._failing = True
         self._status.publisher_backoff = True
         self._metrics.evidence_publish_retries.labels(reason).inc()
+        if self._mutations.active(mut.PUBLISHER_DROPS_FAILED):  # test-only: a failed send counts as sent
+            await run_in_threadpool(self._outbox.mark_published, entry.evidence_id, None, False)
+            return "dropped"
         delay = delay_for(self._wait, entry.attempts + 1)
         log.info("publish of %s will be retried in %.2fs (%s: %s)", entry.evidence_id, delay, reason, detail)
         error = f"{reason}: {detail}"

@@ -69,6 +69,8 @@ def build(
         db, key, settings.pack_name, settings.pack_revision, bundle.read_dir(settings.policy_dir)
     )
     store = EvidenceStore(db)
+    if mutations.on(mut.EVIDENCE_STORED_TWICE):
+        mut.store_twice(store, db)
     if settings.callback_url:
         # The flag is the dev client's callback from this start on (the admin API may change it later).
         store.set_callback(settings.client_id, settings.callback_url, None)

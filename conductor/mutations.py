@@ -161,7 +161,7 @@ def store_twice(store: Any, db: Any) -> None:
     original = store.store
 
     def store_and_copy(record: Any, status: int, response: dict[str, Any], receipt_body: bytes) -> None:
-        original(record, status, response, receipt_body)
+        # The copy first: whenever the real record is visible, so is its duplicate.
         with db.transaction() as conn:
             conn.execute(
                 "INSERT INTO evidence(id, idempotency_key, client_id, digest, received_at, api, document)"
@@ -176,6 +176,7 @@ def store_twice(store: Any, db: Any) -> None:
                     json.dumps(record.document, sort_keys=True),
                 ),
             )
+        original(record, status, response, receipt_body)
 
     store.store = store_and_copy
 

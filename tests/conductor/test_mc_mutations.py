@@ -15,6 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 from mc_helpers import (
+    ADMIN,
     BASE,
     CREDENTIALS,
     PACK,
@@ -123,6 +124,13 @@ def digest_checked(c: TestClient) -> bool:
     return r.status_code == 400
 
 
+def stored_once_by_digest(c: TestClient) -> bool:
+    """Behavioural: MC holds one record per document (counted by digest, not by key)."""
+    stored = post_evidence(c, get_token(c), "k", evidence_doc()).json()
+    items = c.get("/admin/evidence", headers=ADMIN).json()["items"]
+    return [i["digest"] for i in items].count(stored["digest"]) == 1
+
+
 def _attestation(c: TestClient) -> httpx.Response:
     return c.get(f"{PACK_URL}/attestation", headers=bearer(get_token(c, "policy:read")))
 
@@ -202,6 +210,7 @@ PROBES: dict[str, Callable[[TestClient], bool]] = {
     mutations.PROBLEM_AS_JSON: problem_media_type,
     mutations.GRAPHQL_EVIDENCEOK_RENAMED: graphql_evidence_ok,
     mutations.DIGEST_MISMATCH_ACCEPTED: digest_checked,
+    mutations.EVIDENCE_STORED_TWICE: stored_once_by_digest,
     mutations.ATTESTATION_PAYLOAD_TYPE: attestation_verifies,
     mutations.ATTESTATION_SUBJECT_DIGEST: attestation_verifies,
     mutations.ATTESTATION_SUBJECT_NAME: attestation_verifies,
