@@ -77,9 +77,9 @@ class EvidenceService:
     async def publish(self, doc: dict[str, Any], key: str, client_id: str, api: str) -> PublishResult:
         """Apply the seam's idempotency rules to an already validated evidence document."""
         body_digest = canonical_digest(doc)
-        outcome = await asyncio.to_thread(self.store.begin, key, body_digest)
+        outcome = await asyncio.to_thread(self.store.begin, client_id, key, body_digest)
         if isinstance(outcome, Replay):
-            await asyncio.to_thread(self.store.note_replay, key)
+            await asyncio.to_thread(self.store.note_replay, client_id, key)
             self._metrics.evidence_replayed.labels(api=api).inc()
             body = dict(outcome.body)
             if self._mutations.on(mut.REPLAY_NEW_ID):
@@ -119,7 +119,7 @@ class EvidenceService:
             receipt_body = json.dumps(receipt, sort_keys=True, separators=(",", ":")).encode("utf-8")
             await asyncio.to_thread(self.store.store, record, 201, response, receipt_body)
         except BaseException:
-            self.store.abandon(key)
+            self.store.abandon(client_id, key)
             raise
         self._metrics.evidence_stored.labels(api=api).inc()
         self._dispatcher.kick(record.evidence_id)

@@ -10,6 +10,7 @@ The idempotency rules themselves are the seam's `IdempotencyLedger`.
 from __future__ import annotations
 
 import json
+import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,13 +22,14 @@ SCHEMA = (
     """
     CREATE TABLE IF NOT EXISTS evidence (
         id TEXT PRIMARY KEY,
-        idempotency_key TEXT NOT NULL UNIQUE,
+        idempotency_key TEXT NOT NULL,
         client_id TEXT NOT NULL,
         digest TEXT NOT NULL,
         received_at TEXT NOT NULL,
         api TEXT NOT NULL,
         document TEXT NOT NULL,
-        replays INTEGER NOT NULL DEFAULT 0
+        replays INTEGER NOT NULL DEFAULT 0,
+        UNIQUE (client_id, idempotency_key)
     )
     """,
     """
@@ -108,30 +110,62 @@ def _record(row: tuple) -> EvidenceRecord:
     )
 
 
+def ledger_key(client_id: str, key: str) -> str:
+    """The idempotency ledger's key: scoped per client, so tenants never see each other's keys.
+    Unambiguous because an Idempotency-Key is visible ASCII without spaces."""
+    return f"{client_id} {key}"
+
+
+def _migrate_to_client_scoped_keys(conn: sqlite3.Connection) -> None:
+    """Databases from before keys were scoped: evidence UNIQUE(idempotency_key) becomes
+    UNIQUE(client_id, idempotency_key) and each ledger key gets its owner's prefix."""
+    row = conn.execute("SELECT sql FROM sqlite_master WHERE type='table' AND name='evidence'").fetchone()
+    if row is None or "UNIQUE (client_id, idempotency_key)" in row[0]:
+        return
+    conn.execute("ALTER TABLE evidence RENAME TO evidence_unscoped")
+    conn.execute(SCHEMA[0])
+    conn.execute(
+        "INSERT INTO evidence(id, idempotency_key, client_id, digest, received_at, api, document, replays)"
+        " SELECT id, idempotency_key, client_id, digest, received_at, api, document, replays"
+        " FROM evidence_unscoped"
+    )
+    conn.execute("DROP TABLE evidence_unscoped")
+    conn.execute(
+        "UPDATE idempotency SET key = (SELECT e.client_id || ' ' || e.idempotency_key FROM evidence e"
+        " WHERE e.idempotency_key = idempotency.key) WHERE key IN (SELECT idempotency_key FROM evidence)"
+    )
+
+
 class EvidenceStore:
     def __init__(self, db: Database, stale_after_s: float = 60.0) -> None:
         self._db = db
         self.ledger = IdempotencyLedger(db.conn, db.lock, stale_after_s=stale_after_s)
         with db.transaction() as conn:
+            _migrate_to_client_scoped_keys(conn)
             for statement in SCHEMA:
                 conn.execute(statement)
             # One process owns this file (single worker): nothing can still be in flight at start,
             # so markers left by a crash are cleared now rather than blocking retries for a minute.
             conn.execute("DELETE FROM idempotency WHERE state='in_flight'")
 
-    # -- idempotency -------------------------------------------------------------------------
-    def begin(self, key: str, body_digest: str) -> Outcome:
-        return self.ledger.begin(key, body_digest)
+    # -- idempotency (every key is the client's own: see ledger_key) --------------------------
+    def begin(self, client_id: str, key: str, body_digest: str) -> Outcome:
+        return self.ledger.begin(ledger_key(client_id, key), body_digest)
 
-    def abandon(self, key: str) -> None:
-        self.ledger.abandon(key)
+    def abandon(self, client_id: str, key: str) -> None:
+        self.ledger.abandon(ledger_key(client_id, key))
 
-    def is_in_flight(self, key: str) -> bool:
-        rows = self._db.execute("SELECT 1 FROM idempotency WHERE key=? AND state='in_flight'", (key,))
+    def is_in_flight(self, client_id: str, key: str) -> bool:
+        rows = self._db.execute(
+            "SELECT 1 FROM idempotency WHERE key=? AND state='in_flight'", (ledger_key(client_id, key),)
+        )
         return bool(rows)
 
-    def note_replay(self, key: str) -> None:
-        self._db.execute("UPDATE evidence SET replays = replays + 1 WHERE idempotency_key=?", (key,))
+    def note_replay(self, client_id: str, key: str) -> None:
+        self._db.execute(
+            "UPDATE evidence SET replays = replays + 1 WHERE client_id=? AND idempotency_key=?",
+            (client_id, key),
+        )
 
     # -- evidence ----------------------------------------------------------------------------
     def store(
@@ -156,7 +190,7 @@ class EvidenceStore:
                     json.dumps(record.document, sort_keys=True),
                 ),
             )
-            self.ledger.complete(record.idempotency_key, status, response)
+            self.ledger.complete(ledger_key(record.client_id, record.idempotency_key), status, response)
             conn.execute(
                 "INSERT INTO receipts(evidence_id, client_id, body, state) VALUES (?,?,?,'pending')",
                 (record.evidence_id, record.client_id, receipt_body.decode("utf-8")),

@@ -87,10 +87,10 @@ def test_same_key_in_flight_is_409(make_app: AppFactory) -> None:
             }
             first = asyncio.create_task(c.post("/v1/evidence", content=raw, headers=headers))
             for _ in range(200):  # bounded wait until the first request holds the key
-                if store.is_in_flight("key-f"):
+                if store.is_in_flight("companyos", "key-f"):
                     break
                 await asyncio.sleep(0.005)
-            assert store.is_in_flight("key-f")
+            assert store.is_in_flight("companyos", "key-f")
             second = await c.post("/v1/evidence", content=raw, headers=headers)
             return await first, second
 
