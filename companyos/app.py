@@ -167,7 +167,8 @@ async def authorize(request: Request) -> Response:
     decision = policy.decide(_decision_input(doc))
     field_name = "allowed" if cos.mutations.active(mutations.AUTHORIZE_FIELD_RENAMED) else "allow"
     cos.metrics.authorize_decisions.labels("true" if decision.allow else "false").inc()
-    return _json({field_name: decision.allow, "reasons": decision.reasons, "policy": policy.policy_ref()})
+    body = {field_name: decision.allow, "reasons": decision.reasons, "policy": policy.policy_ref()}
+    return _json(cos.mutations.decision(body) if cos.mutations.names else body)
 
 
 # -- attestation ----------------------------------------------------------------------------
@@ -185,7 +186,10 @@ async def attestation(request: Request) -> Response:
     ):
         return Response(status_code=304, headers=headers)
     body = policy.attestation_body
-    headers["Content-Digest"] = digest.content_digest(body)
+    if cos.mutations.names:
+        body = cos.mutations.attestation_body(policy.describe()) or body
+    wrong_digest = cos.mutations.active(mutations.ATTESTATION_CONTENT_DIGEST_WRONG)
+    headers["Content-Digest"] = digest.content_digest(body + b"other" if wrong_digest else body)
     return Response(body, media_type=JSON, headers=headers)
 
 

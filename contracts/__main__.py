@@ -124,6 +124,8 @@ def cmd_can_i_deploy(args: argparse.Namespace) -> int:
 
 def cmd_matrix(args: argparse.Namespace) -> int:
     path = matrix.matrix_path(Path(args.matrix) if args.matrix else None)
+    if args.merge:
+        matrix.merge([Path(m) for m in args.merge], path)
     rows = matrix.load(path)
     print(f"{_rel(path)}: {len(rows)} rows")
     for r in rows:
@@ -189,6 +191,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_can_i_deploy)
     p = sub.add_parser("matrix", help="print the verification matrix")
     p.add_argument("--matrix")
+    p.add_argument("--merge", action="append", metavar="FILE", help="first fold in another matrix file")
     p.set_defaults(func=cmd_matrix)
     p = sub.add_parser("version", help="print a pacticipant's version")
     p.add_argument("--pacticipant", required=True, choices=list(PACTICIPANTS))

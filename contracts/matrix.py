@@ -4,7 +4,9 @@ Every provider verification of a committed pact adds (or replaces) one row keyed
 (consumer, consumer version, provider, provider version, pact sha256) with the result, the
 interaction counts and the time. The file is a generated artefact: `reports/contracts/matrix.json`
 by default (`CONTRACTS_MATRIX` or `--matrix` to point elsewhere, e.g. a CI cache), never
-committed. It plays the part of the Pact Broker's matrix when no broker is reachable.
+committed. CI keeps it across runs (a cache restored before and saved after the contracts
+stage, plus `merge` of an earlier run's artifact), so can-i-deploy also answers for versions
+verified by earlier runs. It plays the part of the Pact Broker's matrix when no broker is reachable.
 
 can-i-deploy `P` at version `V`: for every integration P takes part in (from the committed
 pacts), the most recent row with P at V — optionally pinned to a counterpart version with
@@ -61,6 +63,24 @@ def record(rows: list[Row], path: Path | None = None) -> Path:
         existing[row.key] = row
     p.parent.mkdir(parents=True, exist_ok=True)
     ordered = sorted(existing.values(), key=lambda r: (r.verified_at, r.consumer, r.provider))
+    p.write_text(json.dumps({"rows": [asdict(r) for r in ordered]}, indent=2) + "\n", "utf-8")
+    return p
+
+
+def merge(sources: list[Path], path: Path | None = None) -> Path:
+    """Fold the rows of other matrix files (earlier CI runs' artifacts / caches) into this one.
+
+    Rows are keyed by versions and pact; the same key keeps the most recent verification. A
+    missing source is skipped (a first run has nothing to restore).
+    """
+    rows: dict[tuple[str, str, str, str, str], Row] = {r.key: r for r in load(matrix_path(path))}
+    for source in sources:
+        for row in load(source) if source.exists() else []:
+            if row.key not in rows or row.verified_at > rows[row.key].verified_at:
+                rows[row.key] = row
+    p = matrix_path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    ordered = sorted(rows.values(), key=lambda r: (r.verified_at, r.consumer, r.provider))
     p.write_text(json.dumps({"rows": [asdict(r) for r in ordered]}, indent=2) + "\n", "utf-8")
     return p
 

@@ -6,7 +6,9 @@ validators and 304. Provider states (contracts/providers/companyos.py):
 
 - "COS holds evidence awaiting MC's receipt" {idempotency_key, receipt}
   → `receiptTimestamp`, `receiptSignature` (by the key COS pins), `untrustedSignature`
-- "COS enforces a policy pack" → `attestationEtag`
+- "COS enforces a policy pack" (standalone: its local pack) → `attestationEtag`, `packDigest`
+- "COS enforces the pack revision MC serves" {pack, revision} (integrated: COS fetched, verified
+  and reloaded that revision from a real MC) → `packDigest`
 
 Signatures: the consumer test signs with a throwaway key (any valid signature matches the
 pact's regex). At verification the COS under test pins a key generated for that run, and the
@@ -42,6 +44,8 @@ case = SUITE.case
 
 RECEIPT_AWAITED = "COS holds evidence awaiting MC's receipt"
 POLICY_ENFORCED = "COS enforces a policy pack"
+MC_PACK_ENFORCED = "COS enforces the pack revision MC serves"
+MC_REVISION = "contract-r2"
 
 EXAMPLE_TIMESTAMP = "1768471200"
 EXAMPLE_ATTESTATION_ETAG = digest.strong_etag(examples.example_hex("cos-pack"))
@@ -113,23 +117,29 @@ def receipt_signed_by_another_key(pact: Pact) -> None:
     assert response.status_code == 401 and response.json()["reason"] == "bad_signature", response.text
 
 
-def attestation_body() -> dict:
-    """The attestation document as both consumers of COS rely on it."""
-    pack_digest = examples.example_hex("cos-pack")
+def attestation_body(revision: str = "local", source: str = "local", verified: bool = False) -> dict:
+    """The attestation document as both consumers of COS rely on it.
+
+    `digest` is the digest of the pack the provider state made COS enforce (`${packDigest}`,
+    compared exactly at verification); `pack`, `revision`, `source` and `signature_verified`
+    are literal per state: the local pack is `local`/unverified, a pack from MC `mc`/verified.
+    """
     return {
-        "pack": match.str(examples.PACK),
-        "revision": match.str("local"),
-        "digest": match.regex(pack_digest, regex=HEX64),
-        "source": match.regex("local", regex=r"^(local|mc)$"),
-        "signature_verified": match.bool(False),
+        "pack": examples.PACK,
+        "revision": revision,
+        "digest": from_state(examples.example_hex("cos-pack"), "${packDigest}", regex=HEX64),
+        "source": source,
+        "signature_verified": verified,
         "loaded_at": match.regex("2026-01-15T10:00:00.000Z", regex=RFC3339),
     }
 
 
 def attestation_validators(pact: Pact) -> Pact:
-    return pact.with_header("ETag", match.regex(EXAMPLE_ATTESTATION_ETAG, regex=ETAG_STRONG)).with_header(
-        "Content-Digest", match.regex(digest.content_digest(b"attestation"), regex=CONTENT_DIGEST)
-    )
+    """ETag: the strong ETag of the enforced pack's digest. Content-Digest: of the body sent
+    (its form here; its value is checked against the body by contracts/checks.py)."""
+    return pact.with_header(
+        "ETag", from_state(EXAMPLE_ATTESTATION_ETAG, '"sha256-${packDigest}"', regex=ETAG_STRONG)
+    ).with_header("Content-Digest", match.regex(digest.content_digest(b"attestation"), regex=CONTENT_DIGEST))
 
 
 @case
@@ -148,6 +158,25 @@ def attestation(pact: Pact) -> None:
         reply = AttestationReader(str(srv.url)).get()
     assert reply.status == 200 and reply.etag == EXAMPLE_ATTESTATION_ETAG, reply
     assert reply.attestation and reply.attestation["source"] in ("local", "mc"), reply
+
+
+@case
+def attestation_after_reload_from_mc(pact: Pact) -> None:
+    interaction = (
+        pact.upon_receiving("a request for the attestation after COS reloaded a pack from MC")
+        .given(MC_PACK_ENFORCED, pack=examples.PACK, revision=MC_REVISION)
+        .with_request("GET", ATTESTATION_PATH)
+        .with_header("Accept", JSON)
+        .will_respond_with(200)
+        .with_header("Content-Type", JSON)
+        .with_header("Cache-Control", "no-cache")
+    )
+    attestation_validators(interaction).with_body(attestation_body(MC_REVISION, "mc", True), JSON)
+    with pact.serve(addr=MOCK_HOST) as srv:
+        reply = AttestationReader(str(srv.url)).get()
+    assert reply.status == 200 and reply.attestation is not None, reply
+    assert reply.attestation["source"] == "mc" and reply.attestation["signature_verified"] is True, reply
+    assert reply.attestation["revision"] == MC_REVISION
 
 
 @case

@@ -134,6 +134,7 @@ SUBJECT = {"user": examples.USERNAME, "roles": examples.ROLES}
 def authorize(pact: Pact) -> None:
     (
         pact.upon_receiving("a decision request from a logged-in user")
+        .given(POLICY_ENFORCED)
         .given(LOGGED_IN, username=examples.USERNAME)
         .with_request("POST", "/v1/authorize")
         .with_header("Authorization", bearer())
@@ -146,9 +147,9 @@ def authorize(pact: Pact) -> None:
                 "allow": match.bool(True),
                 "reasons": GenericMatcher("type", ["role developer permits read"], min=0),
                 "policy": {
-                    "pack": match.str(examples.PACK),
-                    "revision": match.str("local"),
-                    "digest": match.regex(examples.example_hex("cos-pack"), regex=HEX64),
+                    "pack": examples.PACK,
+                    "revision": "local",
+                    "digest": from_state(examples.example_hex("cos-pack"), "${packDigest}", regex=HEX64),
                 },
             },
             JSON,

@@ -12,7 +12,7 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from contracts import COS, MC, REPORT_DIR
@@ -25,13 +25,21 @@ READY_BUDGET_S = 30.0
 
 @dataclass
 class Running:
+    """A provider under verification. `routes` sends the interactions of some provider states
+    to another instance of the same provider (COS integrated with a real MC, next to the
+    standalone COS); `helpers` are the processes behind those routes."""
+
     name: str
     base_url: str
     registry: StateRegistry
     process: ManagedProcess
+    routes: dict[str, str] = field(default_factory=dict)
+    helpers: list[ManagedProcess] = field(default_factory=list)
 
     def log_tail(self, max_bytes: int = 6000) -> str:
-        return self.process.log_tail(max_bytes)
+        tails = [self.process.log_tail(max_bytes)]
+        tails += [f"--- {p.name} ---\n{p.log_tail(max_bytes // 2)}" for p in self.helpers]
+        return "\n".join(tails)
 
 
 def launch(name: str, argv: list[str], env: dict[str, str], ready_url: str, log_name: str) -> ManagedProcess:

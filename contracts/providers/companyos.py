@@ -11,13 +11,21 @@ COS runs standalone (every call on the pacts is answered by COS itself) with:
   relaxation in COS — and signs the same body with a second, unpinned key for the forged case.
 
 Tokens come from `POST /v1/login`, accepted evidence from `POST /v1/evidence`, the enforced
-pack's ETag from `GET /v1/attestation`.
+pack's ETag from `GET /v1/attestation`; the local pack's digest is computed here from the pack
+sources COS is started with.
+
+Integrated: next to the standalone COS runs a second COS (`--mode integrated`) polling a real
+MC (`python -m conductor`) that signs with the pinned key. The state "COS enforces the pack
+revision MC serves" publishes a revision through MC's admin API and returns once that COS
+reports it enforces that revision; its interactions are verified against that COS
+(`Running.routes`). MC runs without mutations: only COS is under test.
 """
 
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -25,20 +33,36 @@ from typing import Any
 import httpx
 from argon2 import PasswordHasher
 
+from companyos.policy_store import build_local_pack
+from companyos.settings import DEFAULT_LOCAL_PACK_DIR
 from companyos.users import write_users
 from conductor.companyos_client import ReceiptSender
-from contracts import COS, examples
+from contracts import COS, MC, examples
 from contracts.dsl import canonical
 from contracts.providers import Running, launch
 from contracts.providers.stateserver import State, StateRegistry
 from harness.ports import LOOPBACK, free_port
 from harness.processes import python_module
-from seam import digest, keys
+from seam import bundle, digest, keys
+
+MC_PACK_ENFORCED = "COS enforces the pack revision MC serves"
+RELOAD_BUDGET_S = 15.0
+POLL_INTERVAL_S = "0.2"
 
 
 class CompanyOSStates:
-    def __init__(self, base_url: str, passwords: dict[str, str], pinned_key, untrusted_key) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        passwords: dict[str, str],
+        pinned_key,
+        untrusted_key,
+        integrated: httpx.Client | None = None,
+        mc_admin: httpx.Client | None = None,
+    ) -> None:
         self._http = httpx.Client(base_url=base_url, timeout=10.0)
+        self._integrated = integrated
+        self._mc_admin = mc_admin
         self._passwords = passwords
         self._pinned = ReceiptSender.for_base_url(base_url, pinned_key)
         self._untrusted = ReceiptSender.for_base_url(base_url, untrusted_key)
@@ -49,6 +73,7 @@ class CompanyOSStates:
                 "a local user exists": State(self.user_exists),
                 "the user is logged in to COS": State(self.logged_in),
                 "COS enforces a policy pack": State(self.policy_enforced),
+                MC_PACK_ENFORCED: State(self.mc_pack_enforced),
                 "evidence was accepted under an idempotency key": State(self.evidence_accepted),
                 "COS holds evidence awaiting MC's receipt": State(self.receipt_awaited, fresh=True),
             }
@@ -56,6 +81,9 @@ class CompanyOSStates:
 
     def close(self) -> None:
         self._http.close()
+        for client in (self._integrated, self._mc_admin):
+            if client is not None:
+                client.close()
 
     def _login(self, username: str) -> str:
         r = self._http.post("/v1/login", json={"username": username, "password": self._passwords[username]})
@@ -91,7 +119,33 @@ class CompanyOSStates:
     def policy_enforced(self, params: dict[str, Any]) -> dict[str, Any]:
         r = self._http.get("/v1/attestation")
         r.raise_for_status()
-        return {"attestationEtag": r.headers["etag"]}
+        local = build_local_pack(DEFAULT_LOCAL_PACK_DIR, examples.PACK)
+        return {"attestationEtag": r.headers["etag"], "packDigest": digest.sha256_hex(local)}
+
+    def _await_attestation(self, what: str, ok: Callable[[dict[str, Any]], bool]) -> None:
+        assert self._integrated is not None
+        deadline, last = time.monotonic() + RELOAD_BUDGET_S, None
+        while time.monotonic() < deadline:
+            r = self._integrated.get("/v1/attestation")
+            last = r.json() if r.status_code == 200 else r.status_code
+            if isinstance(last, dict) and ok(last):
+                return
+            time.sleep(0.05)
+        raise RuntimeError(f"integrated COS did not {what} within {RELOAD_BUDGET_S:.0f} s (last: {last})")
+
+    def mc_pack_enforced(self, params: dict[str, Any]) -> dict[str, Any]:
+        """COS first enforces what MC serves at start, then reloads the state's revision."""
+        if self._integrated is None or self._mc_admin is None:
+            raise RuntimeError("this COS run has no integrated instance")
+        pack, revision = params["pack"], params["revision"]
+        self._await_attestation("load MC's first pack", lambda a: a.get("revision") != "local")
+        r = self._mc_admin.post(
+            f"/admin/packs/{pack}/revisions",
+            json={"revision": revision, "files": bundle.read_dir(DEFAULT_LOCAL_PACK_DIR), "signing": "valid"},
+        )
+        r.raise_for_status()
+        self._await_attestation(f"reload revision {revision!r}", lambda a: a.get("revision") == revision)
+        return {"packDigest": r.json()["digest"]}
 
     def evidence_accepted(self, params: dict[str, Any]) -> dict[str, Any]:
         r = self._submit(params["evidence"], params["idempotency_key"])
@@ -110,10 +164,32 @@ class CompanyOSStates:
         }
 
 
+def _cos_argv(port: int, data_dir: Path, users_file: Path, pin_file: Path, *extra: str) -> list[str]:
+    return python_module(
+        "companyos",
+        "--host",
+        LOOPBACK,
+        "--port",
+        str(port),
+        "--data-dir",
+        str(data_dir),
+        "--users-file",
+        str(users_file),
+        "--mc-public-key",
+        str(pin_file),
+        *extra,
+    )
+
+
+def _log_name(name: str, mutations: str) -> str:
+    return f"{name}{'-' + mutations if mutations else ''}"
+
+
 @contextmanager
 def running(root: Path, mutations: str) -> Iterator[Running]:
-    port = free_port()
+    port, mc_port, integrated_port = free_port(), free_port(), free_port()
     base_url = f"http://{LOOPBACK}:{port}"
+    mc_url, integrated_url = f"http://{LOOPBACK}:{mc_port}", f"http://{LOOPBACK}:{integrated_port}"
     password = secrets.token_urlsafe(18)
     users_file = root / "users.json"
     write_users(
@@ -121,31 +197,56 @@ def running(root: Path, mutations: str) -> Iterator[Running]:
         {examples.USERNAME: {"password_hash": PasswordHasher().hash(password), "roles": examples.ROLES}},
     )
     pinned, untrusted = keys.generate(), keys.generate()
-    pin_file = root / "mc-signing.pem"
+    pin_file, key_file = root / "mc-signing.pem", root / "mc-signing-key.pem"
     pin_file.write_text(keys.public_pem(pinned.public_key()))
-    argv = python_module(
-        "companyos",
-        "--host",
-        LOOPBACK,
-        "--port",
-        str(port),
-        "--data-dir",
-        str(root / "cos"),
-        "--users-file",
-        str(users_file),
-        "--mc-public-key",
-        str(pin_file),
-    )
-    proc = launch(
-        COS,
-        argv,
-        {"SEAM_MUTATIONS": mutations},
-        f"{base_url}/readyz",
-        f"{COS}{'-' + mutations if mutations else ''}",
-    )
-    states = CompanyOSStates(base_url, {examples.USERNAME: password}, pinned, untrusted)
+    key_file.write_bytes(keys.private_pem(pinned))
+    admin_token, client_secret = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
+    env = {"SEAM_MUTATIONS": mutations}
+    started: list = []
     try:
-        yield Running(COS, base_url, states.registry(), proc)
+        proc = launch(
+            COS,
+            _cos_argv(port, root / "cos", users_file, pin_file),
+            env,
+            f"{base_url}/readyz",
+            _log_name(COS, mutations),
+        )
+        started.append(proc)
+        mc_argv = python_module(
+            "conductor", "--host", LOOPBACK, "--port", str(mc_port), "--data-dir", str(root / "mc"),
+            "--signing-key", str(key_file),
+        )  # fmt: skip
+        mc_env = {"MC_ADMIN_TOKEN": admin_token, "MC_CLIENT_SECRET": client_secret, "SEAM_MUTATIONS": ""}
+        started.append(launch(MC, mc_argv, mc_env, f"{mc_url}/readyz", _log_name(f"{COS}-mc", mutations)))
+        integrated_argv = _cos_argv(
+            integrated_port, root / "cos-integrated", users_file, pin_file,
+            "--mode", "integrated", "--mc-url", mc_url, "--poll-interval", POLL_INTERVAL_S,
+        )  # fmt: skip
+        started.append(
+            launch(
+                f"{COS}-integrated",
+                integrated_argv,
+                {**env, "COS_CLIENT_SECRET": client_secret},
+                f"{integrated_url}/readyz",
+                _log_name(f"{COS}-integrated", mutations),
+            )
+        )
+        states = CompanyOSStates(
+            base_url,
+            {examples.USERNAME: password},
+            pinned,
+            untrusted,
+            integrated=httpx.Client(base_url=integrated_url, timeout=10.0),
+            mc_admin=httpx.Client(
+                base_url=mc_url, timeout=10.0, headers={"Authorization": f"Bearer {admin_token}"}
+            ),
+        )
+        try:
+            yield Running(
+                COS, base_url, states.registry(), proc, {MC_PACK_ENFORCED: integrated_url}, started[1:]
+            )
+        finally:
+            states.close()
     finally:
-        states.close()
-        proc.stop()
+        for p in reversed(started):
+            p.stop()

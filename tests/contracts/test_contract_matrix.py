@@ -50,3 +50,29 @@ def _only(consumer: str, provider: str):
     name = pactfile.file_name(consumer, provider)
     (tmp / name).write_text((PACT_DIR / name).read_text())
     return tmp
+
+
+def test_a_matrix_restored_from_an_earlier_run_still_answers_for_its_versions(tmp_path) -> None:
+    """CI: the previous run's matrix (cache/artifact) is merged in, so c0 stays answerable."""
+    earlier = tmp_path / "earlier" / "matrix.json"
+    rows = [_row(COS, "c0", MC, "m0"), _row(MC, "m0", COS, "c0"), _row(SDK, "s0", COS, "c0")]
+    matrix.record(rows, earlier)
+    current = tmp_path / "current" / "matrix.json"
+    matrix.record([_row(COS, "c1", MC, "m1", at="2026-02-01T00:00:00Z")], current)
+    assert not matrix.can_i_deploy(COS, "c0", rows=matrix.load(current)).deployable
+    matrix.merge([earlier, tmp_path / "missing.json"], current)
+    merged = matrix.load(current)
+    assert {r.consumer_version for r in merged if r.consumer == COS} == {"c0", "c1"}
+    assert matrix.can_i_deploy(COS, "c0", rows=merged).deployable
+
+
+def test_merge_keeps_the_most_recent_result_of_the_same_verification(tmp_path) -> None:
+    old, new = tmp_path / "old.json", tmp_path / "new.json"
+    matrix.record([_row(COS, "c1", MC, "m1", True, "2026-01-01T00:00:00Z")], old)
+    matrix.record([_row(COS, "c1", MC, "m1", False, "2026-01-02T00:00:00Z")], new)
+    matrix.merge([old], new)
+    [row] = matrix.load(new)
+    assert not row.success
+    matrix.merge([new], old)
+    [row] = matrix.load(old)
+    assert not row.success
