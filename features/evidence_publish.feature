@@ -20,11 +20,20 @@ Feature: Evidence is published exactly once and acknowledged
     Then the second answer is a replay of the first
     And within 10 seconds MC holds it exactly once
 
-  @standalone @integrated
-  Scenario: Reusing an idempotency key for different evidence is refused
+  Scenario Outline: Reusing an idempotency key for different evidence is refused (<mode>)
     When the QA user submits a piece of evidence
     And the QA user submits different evidence with the same idempotency key
     Then the answer is a problem with status 422 and reason "idempotency_key_reused"
+
+    @standalone
+    Examples: standalone
+      | mode       |
+      | standalone |
+
+    @integrated
+    Examples: integrated
+      | mode       |
+      | integrated |
 
   @standalone
   Scenario: Standalone COS keeps evidence and publishes nothing
@@ -34,6 +43,8 @@ Feature: Evidence is published exactly once and acknowledged
 
   @integrated
   Scenario: A receipt with a bad signature changes nothing
-    When the QA user submits a piece of evidence
-    And someone posts a receipt for it with a bad signature
+    Given the QA user has already submitted a piece of evidence
+    And within 10 seconds COS shows it acknowledged by MC's receipt
+    When someone posts a receipt for it with a bad signature
     Then the answer is a problem with status 401
+    And its outbox entry is unchanged

@@ -1,19 +1,21 @@
 """Evidence as scenarios use it: make documents, submit them, compare ledgers.
 
-The ledger comparison is the heart of the exactly-once promise: the set of
-idempotency keys COS accepted must equal the keys MC stored, each stored once.
+The ledger comparison is the heart of the exactly-once promise: every document COS
+accepted is held by MC once — counted by document digest, because MC's idempotency key
+is UNIQUE and a count by key could never show a duplicate — under the key COS accepted.
 """
 
 from __future__ import annotations
 
 import hashlib
+import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from harness.mc import Conductor
-from harness.readiness import wait_until
+from harness.readiness import wait_within
 from harness.world import World
 
 
@@ -39,32 +41,7 @@ class Submission:
     key: str
     document: dict[str, Any]
     answer: Any
-
-
-@dataclass
-class Ledger:
-    """Keys COS accepted vs what MC stored, for one scenario's keys."""
-
-    accepted: set[str]
-    stored_counts: dict[str, int] = field(default_factory=dict)
-
-    @property
-    def lost(self) -> set[str]:
-        return {k for k in self.accepted if self.stored_counts.get(k, 0) == 0}
-
-    @property
-    def duplicated(self) -> set[str]:
-        return {k for k, n in self.stored_counts.items() if n > 1}
-
-    @property
-    def stored(self) -> int:
-        return sum(1 for k in self.accepted if self.stored_counts.get(k, 0) > 0)
-
-    def summary(self) -> str:
-        return (
-            f"accepted by COS: {len(self.accepted)}, stored at MC: {self.stored}, "
-            f"lost: {len(self.lost)}, duplicated: {len(self.duplicated)}"
-        )
+    at: float = field(default_factory=time.monotonic)  # when COS answered
 
 
 def submit(world: World, document: dict[str, Any] | None = None, key: str | None = None) -> Submission:
@@ -78,27 +55,122 @@ def submit(world: World, document: dict[str, Any] | None = None, key: str | None
 
 
 def accepted_keys(world: World) -> set[str]:
-    return {s.key for s in world.facts.get("submissions", []) if s.answer.status == 202}
+    return set(accepted_documents(world))
 
 
-def mc_ledger(world: World, keys: set[str]) -> Ledger:
+def accepted_documents(world: World) -> dict[str, str]:
+    """Idempotency key → document digest of every submission COS answered 202."""
+    return {
+        s.key: hashlib.sha256(canonical(s.document)).hexdigest()
+        for s in world.facts.get("submissions", [])
+        if s.answer.status == 202
+    }
+
+
+def expect_each_accepted(world: World) -> None:
+    subs = world.facts.get("submissions", [])
+    assert subs, "no evidence was submitted in this scenario"
+    refused = [(s.key, s.answer.status) for s in subs if s.answer.status != 202]
+    assert not refused, f"COS refused {len(refused)} of {len(subs)}: {refused}"
+
+
+def _mc_items(world: World) -> list[dict[str, Any]]:
     mc = Conductor(world.env)
     try:
-        by_key = mc.ledger().get("by_key", {})
+        return mc.ledger().get("items", [])
     finally:
         mc.close()
-    return Ledger(accepted=set(keys), stored_counts={k: by_key[k] for k in keys if k in by_key})
 
 
-def wait_stored_once(world: World, keys: set[str], budget_s: float) -> Ledger:
-    """Wait until MC stores every key; then the ledger (which may show duplicates)."""
-    wait_until(
-        f"MC to store {len(keys)} evidence",
-        lambda: not mc_ledger(world, keys).lost,
+@dataclass
+class Reconciliation:
+    """COS's accepted evidence against MC's records of the same documents.
+
+    Matched by document digest, not by key: MC's idempotency key is UNIQUE, so a count by key
+    can never exceed one — a document stored twice (or resent under a new key) shows only here.
+    """
+
+    written: int
+    accepted: dict[str, str]  # idempotency key → document digest, as COS accepted them
+    records: list[dict[str, Any]]  # MC's records of those documents (by digest or key)
+
+    def _by(self, field_name: str) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for r in self.records:
+            out[r[field_name]] = out.get(r[field_name], 0) + 1
+        return out
+
+    @property
+    def lost(self) -> list[str]:
+        """Accepted keys whose document MC does not hold at all (under any key)."""
+        stored = self._by("digest")
+        return [k for k, d in self.accepted.items() if stored.get(d, 0) == 0]
+
+    @property
+    def duplicated(self) -> list[str]:
+        """Documents MC holds more than once (under any keys)."""
+        return [d for d, n in self._by("digest").items() if n > 1]
+
+    @property
+    def rekeyed(self) -> list[str]:
+        """Records whose key is not the one COS accepted that document under."""
+        return [
+            r["idempotency_key"]
+            for r in self.records
+            if self.accepted.get(r["idempotency_key"]) != r["digest"]
+        ]
+
+    @property
+    def replays(self) -> int:
+        """Sends of these documents MC answered as replays of what it already held."""
+        return sum(int(r.get("replays", 0)) for r in self.records)
+
+    def summary(self) -> str:
+        return (
+            f"written: {self.written}, accepted by COS: {len(self.accepted)}, "
+            f"stored at MC: {len(self.accepted) - len(self.lost)}, lost: {len(self.lost)}, "
+            f"duplicates: {len(self.duplicated)}, stored under another key: {len(self.rekeyed)}, "
+            f"resends MC answered as replays: {self.replays}"
+        )
+
+
+def evidence_ledger(world: World, accepted: dict[str, str], written: int | None = None) -> Reconciliation:
+    """MC's records of these documents now: every record with one of their digests or keys."""
+    digests = set(accepted.values())
+    records = [
+        r for r in _mc_items(world) if r.get("digest") in digests or r.get("idempotency_key") in accepted
+    ]
+    return Reconciliation(
+        written=len(accepted) if written is None else written, accepted=accepted, records=records
+    )
+
+
+def expect_exactly_once(result: Reconciliation) -> None:
+    assert result.accepted, f"COS accepted nothing: {result.summary()}"
+    assert not result.lost, (
+        f"{len(result.lost)} accepted evidence never reached MC: {result.lost[:5]}; {result.summary()}"
+    )
+    assert not result.duplicated, (
+        f"MC holds documents more than once: {result.duplicated[:5]}; {result.summary()}"
+    )
+    assert not result.rekeyed, f"MC stored documents under keys COS did not accept: {result.rekeyed[:5]}"
+
+
+def wait_stored_once(world: World, budget_s: float) -> Reconciliation:
+    """Within `budget_s` of the last accepted submission, MC holds each document exactly once."""
+    accepted = accepted_documents(world)
+    assert accepted, "COS accepted no evidence in this scenario"
+    since = max(s.at for s in world.facts["submissions"] if s.key in accepted)
+    wait_within(
+        f"MC to store {len(accepted)} evidence",
+        lambda: not evidence_ledger(world, accepted).lost,
+        since=since,
         budget_s=budget_s,
         interval_s=0.1,
     )
-    return mc_ledger(world, keys)
+    ledger = evidence_ledger(world, accepted)
+    expect_exactly_once(ledger)
+    return ledger
 
 
 def cos_states(world: World) -> dict[str, str]:
@@ -108,14 +180,35 @@ def cos_states(world: World) -> dict[str, str]:
     return {item["idempotency_key"]: item["state"] for item in items}
 
 
-def wait_acknowledged(world: World, keys: set[str], budget_s: float) -> float:
-    ready = wait_until(
+def wait_acknowledged(world: World, budget_s: float) -> float:
+    """Seconds from the last accepted submission until COS shows each one acknowledged."""
+    keys = accepted_keys(world)
+    assert keys, "COS accepted no evidence in this scenario"
+    since = max(s.at for s in world.facts["submissions"] if s.key in keys)
+    return wait_within(
         f"COS to record receipts for {len(keys)} evidence",
         lambda: all(cos_states(world).get(k) == "acknowledged" for k in keys),
+        since=since,
         budget_s=budget_s,
         interval_s=0.1,
     )
-    return ready.seconds
+
+
+def outbox_entry(world: World, key: str) -> dict[str, Any]:
+    """COS's full record of one outbox entry (state, MC's evidence id, timestamps, digest)."""
+    answer = world.cos.request("GET", f"/v1/evidence/{key}")
+    assert answer.status == 200, f"COS has no outbox entry {key}: {answer.status} {answer.body}"
+    return answer.body
+
+
+def expect_entry_unchanged(world: World, key: str, before: dict[str, Any]) -> None:
+    after = outbox_entry(world, key)
+    changed = {
+        f: (before.get(f), after.get(f))
+        for f in sorted(set(before) | set(after))
+        if before.get(f) != after.get(f)
+    }
+    assert not changed, f"the outbox entry {key} changed: {changed}"
 
 
 def canonical(document: dict[str, Any]) -> bytes:

@@ -118,7 +118,12 @@ def start_cos(world: World) -> float:
     return took
 
 
-def seconds_since_cleared(world: World) -> float:
+def cleared_at(world: World) -> float:
+    """The monotonic instant the scenario's last fault was removed."""
     at = world.facts.get(CLEARED_AT)
     assert at is not None, "no fault was removed in this scenario, so there is nothing to recover from"
-    return time.monotonic() - at
+    return at
+
+
+def seconds_since_cleared(world: World) -> float:
+    return time.monotonic() - cleared_at(world)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from harness.mc import Conductor
-from harness.readiness import wait_until
+from harness.readiness import wait_within
 from harness.world import World
 from seam import bundle
 
@@ -56,15 +56,17 @@ def mc_pack_digest(world: World) -> str:
         mc.close()
 
 
-def wait_enforcing(world: World, digest: str, budget_s: float) -> float:
-    """Seconds until COS's attestation names `digest`; fails after `budget_s`."""
-    ready = wait_until(
+def wait_enforcing(world: World, digest: str, budget_s: float, since: float | None = None) -> float:
+    """Seconds from `since` (default: now) until COS's attestation names `digest`.
+
+    Fails when that takes longer than `budget_s`, or the budget was spent before the check.
+    """
+    return wait_within(
         f"COS to enforce pack {digest[:12]}…",
         lambda: enforced(world).get("digest", "").removeprefix("sha256:") == digest,
+        since=time.monotonic() if since is None else since,
         budget_s=budget_s,
-        interval_s=0.05,
     )
-    return ready.seconds
 
 
 def frozen_revision_files(action: str) -> dict[str, str]:
@@ -170,14 +172,14 @@ class BackgroundDecisions:
         assert not failed, f"{len(failed)} of {ok + len(failed)} decision requests failed: {failed[:5]}"
 
 
-def wait_reload_failure(world: World, before: float, budget_s: float) -> float:
-    """Seconds until COS counts one more reload failure than `before`."""
-    return wait_until(
+def wait_reload_failure(world: World, before: float, budget_s: float, since: float) -> float:
+    """Seconds from `since` (the publish) until COS counts one more reload failure than `before`."""
+    return wait_within(
         "COS to reject the defective pack",
         lambda: reload_failures(world) > before,
+        since=since,
         budget_s=budget_s,
-        interval_s=0.05,
-    ).seconds
+    )
 
 
 def cold_start_cos(world: World) -> float:

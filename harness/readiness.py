@@ -75,3 +75,24 @@ def http_ready(url: str, timeout_s: float = 1.0) -> Callable[[], bool]:
         return httpx.get(url, timeout=timeout_s).status_code == 200
 
     return probe
+
+
+def wait_within(
+    what: str, probe: Callable[[], object], since: float, budget_s: float, interval_s: float = 0.05
+) -> float:
+    """Seconds from `since` (a `time.monotonic()` instant) until `probe` holds; fails past `budget_s`.
+
+    For every "within N seconds after …" promise: the clock starts at the event, not at the
+    check. A budget already spent when the check begins fails at once — the check cannot know
+    *when* the state was reached, so it cannot claim it was in time — and a success measured
+    after the budget (a slow last probe) fails too.
+    """
+    left = budget_s - (time.monotonic() - since)
+    assert left > 0, (
+        f"{what}: the {budget_s}s budget was already spent ({time.monotonic() - since:.2f}s) "
+        "before the check began, so it cannot show it happened in time"
+    )
+    wait_until(f"{what} within {budget_s}s", probe, left, interval_s)
+    took = time.monotonic() - since
+    assert took <= budget_s, f"{what} took {took:.2f}s, budget {budget_s}s"
+    return took

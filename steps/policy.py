@@ -24,7 +24,9 @@ def step_enforces_mc_pack(context):
 
 @then("COS enforces the pack MC serves within {seconds:d} seconds")
 def step_enforces_mc_within(context, seconds):
-    took = policy.wait_enforcing(context.world, policy.mc_pack_digest(context.world), seconds)
+    took = policy.wait_enforcing(
+        context.world, policy.mc_pack_digest(context.world), seconds, since=faults.cleared_at(context.world)
+    )
     context.world.facts.setdefault("timings", {})["mc_pack_enforced_after_s"] = round(took, 3)
 
 
@@ -77,7 +79,7 @@ def step_publish_defective(context, action, defect):
 @then("COS enforces the new revision within {seconds:d} seconds")
 def step_enforces_new(context, seconds):
     published = context.world.facts["published"]
-    took = policy.wait_enforcing(context.world, published["digest"], seconds)
+    took = policy.wait_enforcing(context.world, published["digest"], seconds, since=published["published_at"])
     context.world.facts.setdefault("timings", {})["publish_to_enforced_s"] = round(took, 3)
 
 
@@ -89,7 +91,8 @@ def step_no_failures(context):
 @then("COS rejects it within {seconds:d} seconds and counts a reload failure")
 def step_rejects(context, seconds):
     before = context.world.facts["failures_before"]
-    took = policy.wait_reload_failure(context.world, before, seconds)
+    since = context.world.facts["published"]["published_at"]
+    took = policy.wait_reload_failure(context.world, before, seconds, since)
     context.world.facts.setdefault("timings", {})["publish_to_rejected_s"] = round(took, 3)
 
 

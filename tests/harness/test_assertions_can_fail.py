@@ -1,0 +1,94 @@
+"""Checks that used to pass on broken state (issue 12 §3), each shown failing on that state now.
+
+- "within N seconds after the fault ends": a budget already spent when the check starts, or a
+  recovery measured later than N, must fail — the old check granted a fresh 0.05 s and passed.
+- "MC holds each exactly once": MC's idempotency key is UNIQUE, so counting records by key can
+  never see a duplicate; the ledger counts by document digest.
+- An empty set of evidence must never make "each of them" true.
+"""
+
+from __future__ import annotations
+
+import time
+from types import SimpleNamespace
+
+import pytest
+
+from harness import evidence, faults, resilience
+from harness.readiness import NotReady, wait_within
+
+
+def _world(**facts):
+    notes: list[tuple[str, str]] = []
+    return SimpleNamespace(facts=dict(facts), note=lambda name, text: notes.append((name, text)), notes=notes)
+
+
+# --- "within N seconds after …" --------------------------------------------------------------
+def test_a_budget_spent_before_the_check_fails_even_if_recovered_now() -> None:
+    world = _world(**{faults.CLEARED_AT: time.monotonic() - 20})
+    with pytest.raises(AssertionError, match="budget"):
+        resilience.wait_recovered(world, "something", lambda: True, budget_s=10)
+
+
+def test_recovery_within_the_budget_passes_and_is_measured_from_the_fault() -> None:
+    world = _world(**{faults.CLEARED_AT: time.monotonic() - 1.0})
+    took = resilience.wait_recovered(world, "something", lambda: True, budget_s=10)
+    assert 1.0 <= took <= 10
+
+
+def test_wait_within_fails_when_the_probe_holds_only_after_the_budget() -> None:
+    since = time.monotonic()
+    calls = iter([False, False, True])
+
+    def late() -> bool:
+        time.sleep(0.06)  # each probe is slow: the third (true) answer comes after the 0.1 s budget
+        return next(calls)
+
+    with pytest.raises((AssertionError, NotReady)):
+        wait_within("late", late, since=since, budget_s=0.1, interval_s=0.01)
+
+
+def test_wait_within_measures_from_since_not_from_the_call() -> None:
+    took = wait_within("already", lambda: True, since=time.monotonic() - 0.5, budget_s=2)
+    assert took >= 0.5
+
+
+# --- "exactly once" counts documents, not keys ----------------------------------------------------
+def _record(key: str, digest: str) -> dict:
+    return {"idempotency_key": key, "digest": digest, "replays": 0}
+
+
+def test_a_document_stored_twice_under_another_key_is_a_duplicate() -> None:
+    ledger = evidence.Reconciliation(
+        written=1,
+        accepted={"k1": "d1"},
+        records=[_record("k1", "d1"), _record("k1~copy", "d1")],
+    )
+    assert ledger.duplicated == ["d1"]
+    with pytest.raises(AssertionError, match="more than once"):
+        evidence.expect_exactly_once(ledger)
+
+
+def test_a_document_stored_only_under_another_key_is_not_exact() -> None:
+    ledger = evidence.Reconciliation(written=1, accepted={"k1": "d1"}, records=[_record("other", "d1")])
+    assert not ledger.lost and ledger.rekeyed == ["other"]
+    with pytest.raises(AssertionError, match="keys COS did not accept"):
+        evidence.expect_exactly_once(ledger)
+
+
+def test_a_missing_document_is_lost() -> None:
+    ledger = evidence.Reconciliation(
+        written=2, accepted={"k1": "d1", "k2": "d2"}, records=[_record("k1", "d1")]
+    )
+    with pytest.raises(AssertionError, match="never reached MC"):
+        evidence.expect_exactly_once(ledger)
+
+
+def test_nothing_accepted_is_not_exactly_once() -> None:
+    with pytest.raises(AssertionError, match="accepted nothing"):
+        evidence.expect_exactly_once(evidence.Reconciliation(written=0, accepted={}, records=[]))
+
+
+def test_each_of_no_submissions_is_not_true() -> None:
+    with pytest.raises(AssertionError, match="no evidence"):
+        evidence.expect_each_accepted(_world())
