@@ -5,8 +5,13 @@
 - Each mode's environment is a behave fixture (`use_fixture`) started the first
   time a scenario needs it and torn down once at the end of the run, so a run
   costs one cold start per mode, not one per scenario.
+- Before the first scenario the run's plan is printed (what runs, what is
+  skipped and why) and, on `backend=external`, the deployment is checked
+  (harness/preflight.py): a gap stops the run with what to configure.
 - Every scenario gets a fresh `context.world` (harness.world.World); its HTTP
   exchanges, timings and — on failure — the service logs go into Allure.
+- After every scenario the services are left as the run found them
+  (harness/restore.py): faults off, services up, MC's policy and COS healthy.
 """
 
 from __future__ import annotations
@@ -45,11 +50,12 @@ def environment_fixture(context, mode: str):
 def before_all(context) -> None:
     report.register_step_types()
     context.session = session.Session.from_userdata(dict(context.config.userdata))
+    session.make_plan(context.session, context)
+    session.preflight_if_external(context.session)
 
 
 def before_feature(context, feature) -> None:
     report.label_feature(feature, context.session.backend)
-    session.skip_if_backend_unsupported(context.session, feature)
 
 
 def before_scenario(context, scenario: Scenario) -> None:
@@ -82,7 +88,9 @@ def after_scenario(context, scenario: Scenario) -> None:
     try:
         report.attach_world(world, scenario)
         flaky.report_retries(context)
-        session.restore(world)
+        restored = session.leave_as_found(world)
+        if restored:
+            report.attach_text("restored after the scenario", "\n".join(restored))
     finally:
         world.close()
 

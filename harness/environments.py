@@ -9,7 +9,7 @@ business (`harness/backends/`), so the same features run on every backend.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 MODES = ("standalone", "integrated")
 COS = "cos"
@@ -86,6 +86,7 @@ class Environment:
     credentials: Credentials
     control: ServiceControl
     timings: dict[str, float] = field(default_factory=dict)
+    found: Any = None  # harness.restore.FoundState: what the run found, to leave it so after each scenario
 
     @property
     def integrated(self) -> bool:

@@ -15,8 +15,26 @@ import httpx
 from tenacity import RetryError, Retrying, retry_if_result, stop_after_delay, wait_fixed
 
 
-class NotReady(RuntimeError):
-    """A service did not become ready within its budget."""
+class NotReady(AssertionError):
+    """A bounded wait ran out; the message says what it waited for and what it last saw.
+
+    An AssertionError, so a scenario whose wait runs out *fails* with that
+    message (behave reports other exceptions as errors).
+    """
+
+
+@dataclass(frozen=True)
+class Observed:
+    """A probe's answer that says what it saw: truthy when done; `seen` goes into the failure message."""
+
+    done: bool
+    seen: str
+
+    def __bool__(self) -> bool:
+        return self.done
+
+    def __repr__(self) -> str:
+        return self.seen
 
 
 @dataclass(frozen=True)
@@ -45,7 +63,7 @@ def wait_until(
         nonlocal polls
         polls += 1
         if alive is not None and not alive():
-            raise NotReady(f"{what}: process exited before it was ready")
+            raise NotReady(f"waited for {what}, but the process exited first")
         try:
             value = probe()
         except (httpx.HTTPError, OSError) as exc:
@@ -66,7 +84,7 @@ def wait_until(
             if not att.retry_state.outcome.failed:  # type: ignore[union-attr]
                 att.retry_state.set_result(result)
     except RetryError as exc:
-        raise NotReady(f"{what} not ready after {budget_s:.1f}s; last seen: {last[0]!r}") from exc
+        raise NotReady(f"waited {budget_s:.1f}s for {what}; last seen: {last[0]!r}") from exc
     return Readiness(what=what, seconds=time.monotonic() - started, polls=polls)
 
 

@@ -303,10 +303,14 @@ def main(argv: list[str] | None = None) -> int:
         f"quarantined failures {len(outcome.quarantined_failed)}"
     )
     export_metrics()
-    print(f"{len(outcome.passed)} passed, {len(outcome.failed)} failed")
+    aborted = not any(status != "untested" for status, _ in first.values()) and code != 0
+    if aborted:
+        # behave stopped before any scenario ran (a failed preflight, a hook error): the run failed
+        print(f"no scenario ran: behave exited {code} before the first one (see its error above)")
+    print(f"{len(outcome.passed)} passed, {len(outcome.failed) + int(aborted)} failed")
     if index:
         print(f"report: {index}")
-    if not first and code != 0:
+    if aborted:
         return code
     return 1 if outcome.failed else 0
 

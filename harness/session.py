@@ -16,12 +16,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from cosclient import CompanyOSClient
+from harness import plan, restore
 from harness.backends import open_environment
-from harness.environments import COS, MC, MODES, PROXY, Environment
+from harness.environments import Environment
 from harness.readiness import wait_until
 
 FIRST_DECISION_BUDGET_S = 30.0
-OWN_SERVICES_TAG = "owns-services"
 
 
 @dataclass
@@ -32,6 +32,7 @@ class Session:
     failed: dict[str, str] = field(default_factory=dict)
     cold_starts: dict[str, dict[str, float]] = field(default_factory=dict)
     started_at: float = field(default_factory=time.monotonic)
+    planned: list[plan.Planned] = field(default_factory=list)
 
     @classmethod
     def from_userdata(cls, userdata: dict[str, str]) -> Session:
@@ -39,24 +40,26 @@ class Session:
 
 
 def mode_of(tags: list[str]) -> str | None:
-    modes = [m for m in MODES if m in tags]
-    if len(modes) > 1:
-        # A scenario tagged with both runs where the richer environment is.
-        return "integrated"
-    return modes[0] if modes else None
+    return plan.mode_of(tags)
 
 
-def skip_if_backend_unsupported(session: Session, feature) -> None:
-    """Scenarios that stop/kill services cannot run where the suite owns nothing."""
+def make_plan(session: Session, context) -> list[plan.Planned]:
+    """Decide (and print, and write to reports/plan.json) what this run will do; apply backend skips."""
+    session.planned = plan.make(context._runner.features, context.config, session.backend, session.userdata)  # noqa: SLF001
+    print(plan.describe(session.planned, session.backend), flush=True)
+    plan.write(session.planned, Path(session.userdata.get("reports_dir", "reports")) / "plan.json")
+    return session.planned
+
+
+def preflight_if_external(session: Session) -> None:
+    """On backend=external, check the deployment before the first scenario (harness/preflight.py)."""
     if session.backend != "external":
         return
-    has_toxiproxy = bool(session.userdata.get("toxiproxy_url"))
-    for scenario in feature.walk_scenarios():
-        tags = scenario.effective_tags
-        if OWN_SERVICES_TAG in tags:
-            scenario.skip(reason="backend=external: the suite does not own these services")
-        elif "faults" in tags and not has_toxiproxy:
-            scenario.skip(reason="backend=external without -D toxiproxy_url: no way to inject faults")
+    from harness import preflight
+    from harness.backends.external import external_environment
+
+    needed = plan.modes_needed(session.planned)
+    preflight.run({mode: external_environment(mode, session.userdata) for mode in needed}, session.userdata)
 
 
 def first_verified_decision(env: Environment) -> None:
@@ -94,6 +97,7 @@ def environment(session: Session, mode: str) -> Iterator[Environment]:
         }
         session.cold_starts[mode] = timings
         env.timings.update(timings)
+        env.found = restore.capture(env)
         session.started[mode] = env
         try:
             yield env
@@ -101,23 +105,9 @@ def environment(session: Session, mode: str) -> Iterator[Environment]:
             session.started.pop(mode, None)
 
 
-def restore(world) -> None:
-    """Undo what a scenario did to the shared environment: faults off, services up."""
-    env = world.env
-    if env.endpoints.toxiproxy_url:
-        from faultproxy.client import ToxiproxyClient
-
-        faults = ToxiproxyClient(env.endpoints.toxiproxy_url)
-        try:
-            faults.reset()
-        finally:
-            faults.close()
-    if env.backend == "external":
-        return
-    for service in (MC, PROXY, COS):
-        if service == COS or env.integrated:
-            if not env.control.running(service):
-                env.control.start(service)
+def leave_as_found(world) -> list[str]:
+    """After every scenario: faults off, services up, MC's policy and COS's health as found."""
+    return restore.restore(world.env, world.env.found)
 
 
 def write_run_files(session: Session, context) -> None:
