@@ -43,3 +43,15 @@ Feature: Credentials are short-lived, scoped and checked on every call
       | case          | request                 | status |
       | wrong secret  | a wrong client secret   | 401    |
       | unknown scope | the scope "admin:all"   | 400    |
+
+  @integrated
+  Scenario Outline: MC's tokens are short-lived and carry exactly the scopes asked for (<scopes>)
+    When the suite obtains an MC token for the scopes "<scopes>"
+    Then the token lives at most 15 minutes, by its expires_in and by its exp - iat
+    And the token carries exactly the scopes "<scopes>", in the answer and in its claims
+
+    Examples:
+      | scopes                     |
+      | policy:read                |
+      | evidence:write             |
+      | policy:read evidence:write |

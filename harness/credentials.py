@@ -99,7 +99,38 @@ def request_mc_token(world: World, request: str):
         if request == "a wrong client secret":
             return mc.token(secret="not-the-secret")
         if request.startswith("the scope"):
-            return mc.token(scopes=[request.split('"')[1]])
+            return mc.token(scopes=request.split('"')[1].split())
         raise ValueError(f"unknown token request {request!r}")
     finally:
         mc.close()
+
+
+def _issued(reply) -> tuple[dict, dict]:
+    """The token answer and the token's claims (read, not verified: MC's own checks verify it)."""
+    assert reply.status == 200, f"MC refused the token request: {reply.status} {reply.body}"
+    body = reply.body
+    assert isinstance(body, dict) and isinstance(body.get("access_token"), str), f"no access_token: {body}"
+    return body, jwt.decode(body["access_token"], options={"verify_signature": False})
+
+
+def expect_short_lived(reply, max_s: int) -> None:
+    """The seed's ephemeral-credential promise: `expires_in` and `exp - iat` both ≤ `max_s`."""
+    body, claims = _issued(reply)
+    expires_in = body.get("expires_in")
+    assert isinstance(expires_in, int) and 0 < expires_in <= max_s, (
+        f"expires_in {expires_in!r} is not a lifetime of at most {max_s}s"
+    )
+    lifetime = claims.get("exp", 0) - claims.get("iat", 0)
+    assert 0 < lifetime <= max_s, f"token lives exp - iat = {lifetime}s, more than {max_s}s: {claims}"
+    assert claims["exp"] <= time.time() + max_s + 5, f"token expires more than {max_s}s from now: {claims}"
+
+
+def expect_exact_scopes(reply, requested: list[str]) -> None:
+    """Exactly the requested scopes — never more — in the answer's `scope` and the `scope` claim."""
+    body, claims = _issued(reply)
+    answered = set(str(body.get("scope", "")).split())
+    claimed = set(str(claims.get("scope", "")).split())
+    assert answered == set(requested), f"MC answered scope {sorted(answered)}, asked for {sorted(requested)}"
+    assert claimed == set(requested), (
+        f"the token claims scope {sorted(claimed)}, asked for {sorted(requested)}"
+    )

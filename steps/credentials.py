@@ -1,6 +1,6 @@
 """Steps about logging in and tokens, at COS and at MC."""
 
-from behave import given, when
+from behave import given, then, when
 
 from harness import credentials
 from harness.mc import Conductor
@@ -39,3 +39,18 @@ def step_call_mc(context, call, token):
 @when("the suite asks MC for a token with {request}")
 def step_mc_token_request(context, request):
     context.world.last = credentials.request_mc_token(context.world, request)
+
+
+@when('the suite obtains an MC token for the scopes "{scopes}"')
+def step_obtain_mc_token(context, scopes):
+    context.world.last = credentials.request_mc_token(context.world, f'the scope "{scopes}"')
+
+
+@then("the token lives at most {minutes:d} minutes, by its expires_in and by its exp - iat")
+def step_token_short_lived(context, minutes):
+    credentials.expect_short_lived(context.world.last, minutes * 60)
+
+
+@then('the token carries exactly the scopes "{scopes}", in the answer and in its claims')
+def step_token_scopes(context, scopes):
+    credentials.expect_exact_scopes(context.world.last, scopes.split())
