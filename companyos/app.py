@@ -336,6 +336,10 @@ async def readyz(request: Request) -> Response:
     cos = _cos(request)
     storage_ok = cos.outbox is not None and await run_in_threadpool(cos.outbox.ping)
     ok, body = health.ready(cos.holder.current, storage_ok)
+    if ok and cos.outbox is not None:
+        storage_problem = await run_in_threadpool(cos.outbox.write_problem)
+        if storage_problem is not None:  # open, but it cannot write (e.g. the volume is full)
+            ok, body = False, {**body, "ready": False, "storage": storage_problem}
     return _json(body, status=200 if ok else 503)
 
 

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from companyos.policy_engine import rfc3339
-from seam import idempotency, strict_json
+from seam import idempotency, storage, strict_json
 
 DB_FILE = "outbox.sqlite3"
 WRITE_BEHIND_S = 1.0  # only under the test-only mutation cos.outbox-ack-before-durable
@@ -104,6 +104,7 @@ class Outbox:
         self._lock = threading.RLock()
         self._conn: sqlite3.Connection | None = idempotency.connect(str(self.path))
         self.ledger = idempotency.IdempotencyLedger(self._conn, self._lock, stale_after_s=stale_after_s)
+        self.write_health = storage.WriteHealth(data_dir)
         with self._lock:
             self._conn.executescript(SCHEMA)
             # Markers of requests a previous (crashed) process never finished: it cannot finish them now.
@@ -120,6 +121,10 @@ class Outbox:
             if self._conn is not None:
                 self._conn.close()
                 self._conn = None
+
+    def write_problem(self) -> str | None:
+        """None if the outbox can take writes now, else why not (seam/storage.py)."""
+        return self.write_health.problem(lambda: storage.probe_write(self.conn, self._lock))
 
     def ping(self) -> bool:
         try:
@@ -168,18 +173,23 @@ class Outbox:
     ) -> None:
         with self._lock:
             conn = self.conn
-            conn.execute("BEGIN IMMEDIATE")
             try:
-                conn.execute(
-                    "INSERT INTO outbox(evidence_id, idempotency_key, body, digest, state, accepted_at)"
-                    " VALUES (?,?,?,?,'pending',?)",
-                    (evidence_id, key, body, body_digest, time.time()),
-                )
-                self.ledger.complete(key, status, response)
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    conn.execute(
+                        "INSERT INTO outbox(evidence_id, idempotency_key, body, digest, state, accepted_at)"
+                        " VALUES (?,?,?,?,'pending',?)",
+                        (evidence_id, key, body, body_digest, time.time()),
+                    )
+                    self.ledger.complete(key, status, response)
+                    conn.execute("COMMIT")
+                except BaseException:
+                    storage.rollback_quietly(conn)  # SQLITE_FULL may have rolled back already
+                    raise
+            except sqlite3.Error as exc:
+                self.write_health.failed(exc)  # a full volume makes /readyz say not ready
                 raise
+            self.write_health.succeeded()
 
     # -- publisher --------------------------------------------------------------------------
     def due(self, now: float, limit: int) -> list[Entry]:

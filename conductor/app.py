@@ -8,6 +8,7 @@ the app's lifespan; everything else is ready as soon as the app is built.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -108,6 +109,11 @@ def ops_routes(mc: Conductor) -> list[Route]:
         current = mc.packs.current(mc.settings.pack_name)
         if not mc.db.ping() or current is None:
             return problem.response(503, "not_ready", "storage or seed pack unavailable")
+        storage_problem = await asyncio.to_thread(mc.db.write_problem)
+        if storage_problem is not None:
+            return problem.response(
+                503, "not_ready", f"the store cannot write ({storage_problem})", storage=storage_problem
+            )
         return JSONResponse({"status": "ready", "pack": current.pack, "revision": current.revision})
 
     async def metrics(request: Request) -> Response:

@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from seam.idempotency import connect
+from seam.storage import WriteHealth, probe_write, rollback_quietly
 
 
 class Database:
@@ -25,18 +26,29 @@ class Database:
         self.path = path
         self.conn: sqlite3.Connection = connect(str(path))
         self.lock = threading.RLock()
+        self.write_health = WriteHealth(path.parent)
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        """BEGIN IMMEDIATE … COMMIT under the lock; rolled back on any exception."""
+        """BEGIN IMMEDIATE … COMMIT under the lock; rolled back on any exception. A write that
+        fails for lack of space or I/O marks the store not ready (seam/storage.py)."""
         with self.lock:
-            self.conn.execute("BEGIN IMMEDIATE")
             try:
-                yield self.conn
-            except BaseException:
-                self.conn.execute("ROLLBACK")
+                self.conn.execute("BEGIN IMMEDIATE")
+                try:
+                    yield self.conn
+                    self.conn.execute("COMMIT")
+                except BaseException:
+                    rollback_quietly(self.conn)
+                    raise
+            except sqlite3.Error as exc:
+                self.write_health.failed(exc)
                 raise
-            self.conn.execute("COMMIT")
+            self.write_health.succeeded()
+
+    def write_problem(self) -> str | None:
+        """None if the store can take writes now, else why not (for /readyz)."""
+        return self.write_health.problem(lambda: probe_write(self.conn, self.lock))
 
     def execute(self, sql: str, params: tuple = ()) -> list[tuple]:
         with self.lock:

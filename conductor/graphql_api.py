@@ -10,6 +10,7 @@ outcomes (invalid evidence, key reuse, key in flight) are data in the result
 from __future__ import annotations
 
 import logging
+import sqlite3
 from typing import Any
 
 from ariadne import MutationType, QueryType, ScalarType, graphql, make_executable_schema
@@ -106,7 +107,11 @@ def build_schema(mutations: Mutations, service: EvidenceService) -> GraphQLSchem
             if exc.reason.endswith("idempotency_key"):
                 field = "idempotencyKey"
             return failure(exc.reason, exc.detail, _GRAPHQL_FIELDS.get(field, field) if field else None)
-        result = await service.publish(doc, key, info.context["client_id"], "graphql")
+        try:
+            result = await service.publish(doc, key, info.context["client_id"], "graphql")
+        except sqlite3.Error as exc:
+            info.context["storage_error"] = exc  # answered as HTTP 507/503, like REST
+            raise
         if result.outcome == "mismatch":
             return failure("idempotency_key_reused", "this key was already used with a different body")
         if result.outcome == "in_flight":
@@ -144,14 +149,17 @@ def routes(
         problem.require_json(request)
         raw = await problem.read_body(request, evidence.MAX_BODY_BYTES)
         data = problem.parse_json_object(raw)
+        context: dict[str, Any] = {"request": request, "client_id": claims.subject}
         success, result = await graphql(
             schema,
             data,
-            context_value={"request": request, "client_id": claims.subject},
+            context_value=context,
             query_parser=graphql_limits.parse_query,
             validation_rules=rules,
             logger=_errors_log,
         )
+        if "storage_error" in context:
+            raise context["storage_error"]
         if result.get("data") is None and result.get("errors"):
             # A request error (unparseable, invalid, over a limit): nothing ran. Answered like
             # every other error, as problem+json, with the GraphQL errors alongside for clients.

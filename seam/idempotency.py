@@ -70,6 +70,9 @@ class IdempotencyLedger:
         self._conn = conn
         self._lock = lock
         self._stale_after_s = stale_after_s
+        # Keys whose failed request could not even delete its in-flight marker (a full disk fails
+        # that DELETE too): this process knows they are not in flight, so a retry starts afresh.
+        self._released: set[str] = set()
         with self._lock:
             conn.execute(SCHEMA)
 
@@ -90,9 +93,11 @@ class IdempotencyLedger:
             if digest != body_digest:
                 return Mismatch()
             if state == "done":
+                self._released.discard(key)
                 return Replay(status=status, body=json.loads(response))
-            if now - started_at > self._stale_after_s:
+            if key in self._released or now - started_at > self._stale_after_s:
                 self._conn.execute("UPDATE idempotency SET started_at=? WHERE key=?", (now, key))
+                self._released.discard(key)
                 return Fresh()
             return InFlight()
 
@@ -105,9 +110,13 @@ class IdempotencyLedger:
             )
 
     def abandon(self, key: str) -> None:
-        """Forget an in-flight key whose handling failed, so a retry can succeed."""
+        """Forget an in-flight key whose handling failed, so a retry can succeed. Never raises:
+        when the marker cannot be deleted (disk full), the key is released in memory instead."""
         with self._lock:
-            self._conn.execute("DELETE FROM idempotency WHERE key=? AND state='in_flight'", (key,))
+            try:
+                self._conn.execute("DELETE FROM idempotency WHERE key=? AND state='in_flight'", (key,))
+            except sqlite3.Error:
+                self._released.add(key)
 
     def count(self) -> int:
         with self._lock:

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import json
 import logging
+import sqlite3
 from typing import Any
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from seam import strict_json
+from seam import storage, strict_json
 
 MEDIA_TYPE = "application/problem+json"
 log = logging.getLogger("seam.problem")
@@ -49,11 +50,13 @@ _TITLES = {
     409: "Conflict",
     411: "Length Required",
     413: "Content Too Large",
+    408: "Request Timeout",
     415: "Unsupported Media Type",
     422: "Unprocessable Content",
     428: "Precondition Required",
     500: "Internal Server Error",
     503: "Service Unavailable",
+    507: "Insufficient Storage",
 }
 
 
@@ -91,9 +94,21 @@ async def unexpected_handler(request: Request, exc: Exception) -> Response:
     return response(500, "internal_error", "the server failed to handle this request")
 
 
+async def storage_handler(request: Request, exc: Exception) -> Response:
+    """A full or failing data volume is the server's condition, not a bug: 507/503 with a reason
+    and Retry-After (seam/storage.py). Any other database error is unexpected (500)."""
+    answer = storage.problem_for(exc)
+    if answer is None:
+        return await unexpected_handler(request, exc)
+    status, reason, detail = answer
+    log.warning("%s on %s %s: %s", reason, request.method, request.url.path, exc)
+    return response(status, reason, detail, {"Retry-After": str(storage.RETRY_AFTER_S)})
+
+
 EXCEPTION_HANDLERS = {
     Problem: problem_handler,
     HTTPException: http_exception_handler,
+    sqlite3.Error: storage_handler,
     Exception: unexpected_handler,
 }
 

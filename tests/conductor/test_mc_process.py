@@ -83,7 +83,8 @@ def test_process_restart_keeps_evidence_and_replays(tmp_path: Path, receiver: Re
 
     text = log.read_text()
     assert "WARNING" in text and "development default" in text
-    assert "mc-admin-dev" in text  # the public dev admin token is announced as a warning
+    assert "development admin token" in text  # announced by name (issue 13) ...
+    assert "mc-admin-dev" not in text and "companyos-dev-secret" not in text  # ... never by value
     assert (data / "signing-key.pem").exists() and (data / "conductor.db").exists()
 
     with conductor(data, log) as base, httpx.Client(base_url=base, timeout=5) as c:
