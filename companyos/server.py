@@ -17,6 +17,7 @@ import uvicorn
 
 from companyos.app import create_app
 from companyos.settings import Settings
+from seam import connections
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
@@ -38,6 +39,7 @@ def uvicorn_config(settings: Settings) -> uvicorn.Config:
         log_level=settings.log_level,
         lifespan="on",
         timeout_graceful_shutdown=5,
+        **connections.server_options(settings.header_timeout_s),
     )
 
 

@@ -44,6 +44,7 @@ class Settings:
     seam_mutations: frozenset[str] = frozenset()
     test_latency_ms: float = 0.0
     log_level: str = "info"
+    header_timeout_s: float = 10.0  # connect → complete request head (seam/connections.py)
 
     @property
     def integrated(self) -> bool:

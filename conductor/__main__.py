@@ -30,6 +30,7 @@ from conductor.settings import (
     Settings,
     default_policy_dir,
 )
+from seam import connections
 from seam.tokens import MAX_LIFETIME_S
 
 log = logging.getLogger("conductor")
@@ -121,6 +122,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="answer GraphQL introspection (__schema/__type), for development tools only "
         "(MC_GRAPHQL_INTROSPECTION=1; default off)",
     )
+    add(
+        "--header-timeout-s",
+        type=float,
+        default=float(
+            _env("MC_HEADER_TIMEOUT_S", str(connections.HEAD_TIMEOUT_S)) or connections.HEAD_TIMEOUT_S
+        ),
+        help="close a connection whose request head is not complete this long after connecting or after "
+        f"its previous response (MC_HEADER_TIMEOUT_S; default {connections.HEAD_TIMEOUT_S:.0f})",
+    )
     add("--receipt-max-attempts", type=int, default=10, help="receipt delivery attempts (default 10)")
     add("--receipt-backoff-initial-s", type=float, default=0.5, help="first retry delay (default 0.5)")
     add("--receipt-backoff-max-s", type=float, default=30.0, help="cap between retries (default 30)")
@@ -145,6 +155,7 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         mutations=mutations,
         test_evidence_delay_ms=args.test_evidence_delay_ms,
         graphql_introspection=args.graphql_introspection,
+        header_timeout_s=args.header_timeout_s,
         receipt_max_attempts=args.receipt_max_attempts,
         receipt_backoff_initial_s=args.receipt_backoff_initial_s,
         receipt_backoff_max_s=args.receipt_backoff_max_s,
@@ -193,6 +204,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         log_level="warning",
         access_log=False,
         lifespan="on",
+        **connections.server_options(settings.header_timeout_s),
     )
     return 0
 

@@ -163,9 +163,7 @@ def create_app(
         *auth.routes(mc.clients, mc.issuer, mc.metrics, mc.mutations),
         *packs.routes(mc.packs, mc.auth, mc.metrics, mc.mutations),
         *evidence_api.routes(mc.evidence, mc.auth, mc.mutations),
-        *graphql_api.routes(
-            mc.evidence, mc.auth, mc.mutations, introspection=settings.graphql_introspection
-        ),
+        *graphql_api.routes(mc.evidence, mc.auth, mc.mutations, introspection=settings.graphql_introspection),
         *admin.routes(
             auth=mc.auth,
             settings=settings,

@@ -44,6 +44,7 @@ class Settings:
     mutations: frozenset[str] = frozenset()
     test_evidence_delay_ms: int = 0
     graphql_introspection: bool = False  # a development convenience; off unless asked for
+    header_timeout_s: float = 10.0  # connect → complete request head (seam/connections.py)
     receipt_max_attempts: int = 10
     receipt_backoff_initial_s: float = 0.5
     receipt_backoff_max_s: float = 30.0

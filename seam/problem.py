@@ -7,18 +7,20 @@ or any request data (which may hold secrets).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import sqlite3
 from typing import Any
 
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from seam import storage, strict_json
 
 MEDIA_TYPE = "application/problem+json"
+BODY_TIMEOUT_S = 30.0  # first to last byte of a request body (seam/connections.py closes idle heads)
 log = logging.getLogger("seam.problem")
 
 
@@ -144,16 +146,37 @@ def require_json(request: Request) -> None:
         )
 
 
-async def read_body(request: Request, limit: int) -> bytes:
-    """Read at most `limit` bytes; a larger body is a 413 without buffering it all."""
+async def read_body(request: Request, limit: int, timeout_s: float | None = None) -> bytes:
+    """Read at most `limit` bytes within `timeout_s`; a larger body is a 413 without buffering it
+    all, a slower one a 408. A client that goes away mid-body is one log line, not a traceback."""
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
         raise Problem(413, "body_too_large", f"body exceeds the {limit}-byte limit", limit=limit)
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise Problem(413, "body_too_large", f"body exceeds the {limit}-byte limit", limit=limit)
-        chunks.append(chunk)
+    timeout_s = BODY_TIMEOUT_S if timeout_s is None else timeout_s
+    try:
+        async with asyncio.timeout(timeout_s):
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > limit:
+                    raise Problem(413, "body_too_large", f"body exceeds the {limit}-byte limit", limit=limit)
+                chunks.append(chunk)
+    except TimeoutError:
+        log.info(
+            "request body too slow on %s %s: %d bytes in %.0f s",
+            request.method,
+            request.url.path,
+            size,
+            timeout_s,
+        )
+        raise Problem(408, "body_timeout", f"the body did not arrive within {timeout_s:.0f} s") from None
+    except ClientDisconnect:
+        log.info(
+            "client went away during the body of %s %s (%d bytes read)",
+            request.method,
+            request.url.path,
+            size,
+        )
+        raise Problem(400, "client_disconnected", "the client closed the connection mid-body") from None
     return b"".join(chunks)
