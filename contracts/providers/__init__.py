@@ -42,17 +42,26 @@ class Running:
         return "\n".join(tails)
 
 
-def launch(name: str, argv: list[str], env: dict[str, str], ready_url: str, log_name: str) -> ManagedProcess:
+def spawn(name: str, argv: list[str], env: dict[str, str], log_name: str) -> ManagedProcess:
+    """Start a provider process without waiting (several can then start side by side)."""
     log_path = REPORT_DIR / "logs" / f"{log_name}.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     log_path.write_bytes(b"")
-    proc = ManagedProcess(name=name, argv=argv, log_path=log_path, env=env).start()
+    return ManagedProcess(name=name, argv=argv, log_path=log_path, env=env).start()
+
+
+def await_ready(proc: ManagedProcess, ready_url: str) -> ManagedProcess:
+    """Wait for `ready_url`; a process that dies or stays unready is stopped and reported."""
     try:
-        wait_until(f"{name} at {ready_url}", http_ready(ready_url), READY_BUDGET_S, alive=proc.alive)
+        wait_until(f"{proc.name} at {ready_url}", http_ready(ready_url), READY_BUDGET_S, alive=proc.alive)
     except NotReady as exc:
         proc.stop()
-        raise RuntimeError(f"{exc}\n--- {name} log ---\n{proc.log_tail(4000)}") from exc
+        raise RuntimeError(f"{exc}\n--- {proc.name} log ---\n{proc.log_tail(4000)}") from exc
     return proc
+
+
+def launch(name: str, argv: list[str], env: dict[str, str], ready_url: str, log_name: str) -> ManagedProcess:
+    return await_ready(spawn(name, argv, env, log_name), ready_url)
 
 
 @contextmanager

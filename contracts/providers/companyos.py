@@ -39,7 +39,7 @@ from companyos.users import write_users
 from conductor.companyos_client import ReceiptSender
 from contracts import COS, MC, examples
 from contracts.dsl import canonical
-from contracts.providers import Running, launch
+from contracts.providers import Running, await_ready, spawn
 from contracts.providers.stateserver import State, StateRegistry
 from harness.ports import LOOPBACK, free_port
 from harness.processes import python_module
@@ -202,35 +202,28 @@ def running(root: Path, mutations: str) -> Iterator[Running]:
     key_file.write_bytes(keys.private_pem(pinned))
     admin_token, client_secret = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
     env = {"SEAM_MUTATIONS": mutations}
+    mc_argv = python_module(
+        "conductor", "--host", LOOPBACK, "--port", str(mc_port), "--data-dir", str(root / "mc"),
+        "--signing-key", str(key_file),
+    )  # fmt: skip
+    integrated_argv = _cos_argv(
+        integrated_port, root / "cos-integrated", users_file, pin_file,
+        "--mode", "integrated", "--mc-url", mc_url,
+        "--poll-interval", POLL_INTERVAL_S, "--max-backoff", "0.5",
+    )  # fmt: skip
     started: list = []
     try:
-        proc = launch(
-            COS,
-            _cos_argv(port, root / "cos", users_file, pin_file),
-            env,
-            f"{base_url}/readyz",
-            _log_name(COS, mutations),
-        )
+        # All three start side by side (the integrated COS retries MC until it answers); then
+        # each must become ready.
+        proc = spawn(COS, _cos_argv(port, root / "cos", users_file, pin_file), env, _log_name(COS, mutations))
         started.append(proc)
-        mc_argv = python_module(
-            "conductor", "--host", LOOPBACK, "--port", str(mc_port), "--data-dir", str(root / "mc"),
-            "--signing-key", str(key_file),
-        )  # fmt: skip
         mc_env = {"MC_ADMIN_TOKEN": admin_token, "MC_CLIENT_SECRET": client_secret, "SEAM_MUTATIONS": ""}
-        started.append(launch(MC, mc_argv, mc_env, f"{mc_url}/readyz", _log_name(f"{COS}-mc", mutations)))
-        integrated_argv = _cos_argv(
-            integrated_port, root / "cos-integrated", users_file, pin_file,
-            "--mode", "integrated", "--mc-url", mc_url, "--poll-interval", POLL_INTERVAL_S,
-        )  # fmt: skip
-        started.append(
-            launch(
-                f"{COS}-integrated",
-                integrated_argv,
-                {**env, "COS_CLIENT_SECRET": client_secret},
-                f"{integrated_url}/readyz",
-                _log_name(f"{COS}-integrated", mutations),
-            )
-        )
+        started.append(spawn(MC, mc_argv, mc_env, _log_name(f"{COS}-mc", mutations)))
+        integrated_env = {**env, "COS_CLIENT_SECRET": client_secret}
+        integrated_log = _log_name(f"{COS}-integrated", mutations)
+        started.append(spawn(f"{COS}-integrated", integrated_argv, integrated_env, integrated_log))
+        for p, url in zip(started, (base_url, mc_url, integrated_url), strict=True):
+            await_ready(p, f"{url}/readyz")
         states = CompanyOSStates(
             base_url,
             {examples.USERNAME: password},
