@@ -8,8 +8,9 @@ so the e2e, faults and load runs of one CI run end up in one file even though
 each run of the suite overwrites the suite files. With `PUSHGATEWAY_URL` set,
 the same registry is pushed (job `cos-pact-e2e`), grouped by branch and CI job.
 
-Every value describes one run, so every metric is a gauge — including the
-`*_total` ones, which count within a run; a dashboard plots them over time
+Every value describes one run, so every metric is a gauge, named without `_total`
+(a count within one run, not a counter) and in base units (seconds, not ms), so
+`promtool check metrics` passes on what a run writes; a dashboard plots them over time
 (see docs/observability.md and observability/grafana-dashboard.json).
 
     python -m harness.metrics_export [--reports reports] [--fresh] [--no-push]
@@ -56,41 +57,39 @@ class Metric:
 
 SUITE = ("suite", "mode", "backend")
 METRICS: tuple[Metric, ...] = (
-    Metric("contract_test_failures_total", "Pact gate checks that failed in the last contract run."),
+    Metric("contract_test_failures", "Pact gate checks that failed in the last contract run."),
     Metric("contract_gate_step_passed", "1 if this Pact gate step passed, else 0.", ("step",), ("step",)),
     Metric("e2e_suite_duration_seconds", "Wall time of the last behave run (first run + rerun).", SUITE),
     Metric(
-        "e2e_scenarios_total",
+        "e2e_scenarios",
         "Scenarios of the last behave run by final status (passed = first time; flaky = on the rerun).",
         (*SUITE, "status"),
         ("status",),
     ),
-    Metric("scenario_reruns_total", "Scenarios that failed and were rerun once.", SUITE),
-    Metric("flaky_scenarios_total", "Scenarios that passed only on the rerun.", SUITE),
-    Metric("quarantined_failures_total", "@quarantine scenarios that failed (not gating).", SUITE),
-    Metric("flaky_step_retries_total", "Step retries under @flaky (tenacity).", SUITE),
-    Metric("quarantined_scenarios_total", "@quarantine scenarios in the run.", ("suite", "backend")),
+    Metric("scenario_reruns", "Scenarios that failed and were rerun once.", SUITE),
+    Metric("flaky_scenarios", "Scenarios that passed only on the rerun.", SUITE),
+    Metric("quarantined_failures", "@quarantine scenarios that failed (not gating).", SUITE),
+    Metric("flaky_step_retries", "Step retries under @flaky (tenacity).", SUITE),
+    Metric("quarantined_scenarios", "@quarantine scenarios in the run.", ("suite", "backend")),
     Metric(
         "quarantine_max_age_days",
         "Age of the oldest @quarantine-since tag among the run's quarantined scenarios.",
         ("suite", "backend"),
     ),
+    Metric("k6_threshold_breaches", "k6 thresholds breached by the last load run.", ("mode", "backend")),
     Metric(
-        "k6_threshold_breaches_total", "k6 thresholds breached by the last load run.", ("mode", "backend")
-    ),
-    Metric(
-        "k6_http_req_duration_p95_ms",
-        "p95 of measured k6 requests (sending + waiting + receiving), ms.",
+        "k6_http_req_duration_p95_seconds",
+        "p95 of measured k6 requests (sending + waiting + receiving), seconds.",
         ("mode", "backend", "kind"),
         ("kind",),
     ),
     Metric(
-        "k6_http_req_duration_p95_budget_ms",
-        "The p95 budget the load sentence set, ms.",
+        "k6_http_req_duration_p95_budget_seconds",
+        "The p95 budget the load sentence set, seconds.",
         ("mode", "backend", "kind"),
         ("kind",),
     ),
-    Metric("k6_dropped_iterations_total", "Iterations k6 could not start on schedule.", ("mode", "backend")),
+    Metric("k6_dropped_iterations", "Iterations k6 could not start on schedule.", ("mode", "backend")),
     Metric(
         "cold_start_seconds",
         "Launch to ready / to the first verified decision, per mode.",
@@ -104,7 +103,7 @@ METRICS: tuple[Metric, ...] = (
         ("stage",),
     ),
     Metric(
-        "ci_stage_tests_total",
+        "ci_stage_tests",
         "Tests/scenarios a CI stage counted, by result.",
         ("stage", "result"),
         ("result",),
@@ -211,10 +210,10 @@ def _behave_run(reports: Path, out: _Collector, env: Mapping[str, str]) -> None:
         outcome = classify(scenarios, rerun)
         labels = {"suite": suite, "mode": mode, "backend": backend}
         for status, n in _counts(outcome).items():
-            out.set("e2e_scenarios_total", n, status=status, **labels)
-        out.set("flaky_scenarios_total", len(outcome.flaky), **labels)
-        out.set("quarantined_failures_total", len(outcome.quarantined_failed), **labels)
-        out.set("scenario_reruns_total", sum(1 for k in scenarios if k in rerun), **labels)
+            out.set("e2e_scenarios", n, status=status, **labels)
+        out.set("flaky_scenarios", len(outcome.flaky), **labels)
+        out.set("quarantined_failures", len(outcome.quarantined_failed), **labels)
+        out.set("scenario_reruns", sum(1 for k in scenarios if k in rerun), **labels)
 
     if isinstance(summary, dict):
         run_labels = {"suite": suite, "mode": _run_mode(set(by_mode)), "backend": backend}
@@ -231,15 +230,15 @@ def _behave_run(reports: Path, out: _Collector, env: Mapping[str, str]) -> None:
                 "skipped": summary.get("skipped", 0),
             }
             for status, n in counts.items():
-                out.set("e2e_scenarios_total", n, status=status, **all_labels)
-            out.set("flaky_scenarios_total", flaky, **all_labels)
-            out.set("quarantined_failures_total", quarantined_failed, **all_labels)
+                out.set("e2e_scenarios", n, status=status, **all_labels)
+            out.set("flaky_scenarios", flaky, **all_labels)
+            out.set("quarantined_failures", quarantined_failed, **all_labels)
 
     if first:
         ages = [q.age_days for q in quarantined(first, classify(first, rerun))]
     else:
         ages = [q.get("age_days") for q in (summary or {}).get("quarantined", [])]
-    out.set("quarantined_scenarios_total", len(ages), suite=suite, backend=backend)
+    out.set("quarantined_scenarios", len(ages), suite=suite, backend=backend)
     known = [a for a in ages if a is not None]
     out.set("quarantine_max_age_days", max(known) if known else None, suite=suite, backend=backend)
 
@@ -261,7 +260,7 @@ def _retries(reports: Path, first: dict, by_mode: dict, suite: str, backend: str
     if not per_mode:
         per_mode["all"] = 0
     for mode, n in per_mode.items():
-        out.set("flaky_step_retries_total", n, suite=suite, mode=mode, backend=backend)
+        out.set("flaky_step_retries", n, suite=suite, mode=mode, backend=backend)
 
 
 # --- cold starts, stages, load, contracts ---------------------------------------------------------
@@ -298,8 +297,13 @@ def _stages(reports: Path, out: _Collector) -> None:
         out.set("ci_stage_duration_seconds", stage.get("seconds"), stage=name)
         if status in ("passed", "failed"):
             out.set("ci_stage_passed", 1 if status == "passed" else 0, stage=name)
-        out.set("ci_stage_tests_total", stage.get("passed", 0), stage=name, result="passed")
-        out.set("ci_stage_tests_total", stage.get("failed", 0), stage=name, result="failed")
+        out.set("ci_stage_tests", stage.get("passed", 0), stage=name, result="passed")
+        out.set("ci_stage_tests", stage.get("failed", 0), stage=name, result="failed")
+
+
+def _seconds(ms: float | None) -> float | None:
+    """load-results.json keeps k6's milliseconds; Prometheus wants base units."""
+    return None if ms is None else float(ms) / 1000.0
 
 
 def _load(reports: Path, out: _Collector) -> None:
@@ -312,24 +316,25 @@ def _load(reports: Path, out: _Collector) -> None:
             latest[(str(entry.get("mode", "unknown")), str(entry.get("backend", "unknown")))] = entry
     for (mode, backend), entry in latest.items():
         labels = {"mode": mode, "backend": backend}
-        out.set("k6_threshold_breaches_total", len(entry.get("breaches") or []), **labels)
-        out.set("k6_dropped_iterations_total", entry.get("dropped_iterations"), **labels)
+        out.set("k6_threshold_breaches", len(entry.get("breaches") or []), **labels)
+        out.set("k6_dropped_iterations", entry.get("dropped_iterations"), **labels)
         for kind in ("read", "write"):
-            out.set("k6_http_req_duration_p95_ms", entry.get(f"{kind}_p95_ms"), kind=kind, **labels)
-            out.set("k6_http_req_duration_p95_budget_ms", entry.get(f"{kind}_budget_ms"), kind=kind, **labels)
+            p95, budget = _seconds(entry.get(f"{kind}_p95_ms")), _seconds(entry.get(f"{kind}_budget_ms"))
+            out.set("k6_http_req_duration_p95_seconds", p95, kind=kind, **labels)
+            out.set("k6_http_req_duration_p95_budget_seconds", budget, kind=kind, **labels)
 
 
 def _contracts(reports: Path, out: _Collector) -> None:
     data = _json(reports / "contract-results.json")
     steps = None
     if isinstance(data, dict):
-        out.set("contract_test_failures_total", data.get("failures"))
+        out.set("contract_test_failures", data.get("failures"))
         steps = data.get("steps")
     else:
         # Until the contract stage writes contract-results.json: the gate's own step list.
         steps = _json(reports / "contracts" / "gate.json")
         if isinstance(steps, list):
-            out.set("contract_test_failures_total", sum(1 for s in steps if not s.get("ok")))
+            out.set("contract_test_failures", sum(1 for s in steps if not s.get("ok")))
     for step in steps if isinstance(steps, list) else []:
         if isinstance(step, dict) and step.get("step"):
             out.set("contract_gate_step_passed", 1 if step.get("ok") else 0, step=step["step"])

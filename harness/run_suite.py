@@ -5,7 +5,8 @@
    passes only on the rerun is *flaky*: counted and listed, not silently green;
 3. `@quarantine` scenarios run and are reported but never fail the run; each is
    listed with its age, from a `@quarantine-since:YYYY-MM-DD` tag beside it;
-4. Allure 3 builds `reports/allure-report/index.html` (history kept);
+4. Allure 3 builds `reports/allure-report/index.html`, one self-contained file that
+   opens from disk (history kept; skipped with --no-report or E2E_REPORT=0);
 5. writes `reports/suite-summary.json` and refreshes `reports/metrics.prom`
    (harness/metrics_export.py; pushed when PUSHGATEWAY_URL is set);
 6. prints `N passed, N failed` and the report path; exit 1 if anything gating failed.
@@ -16,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -208,27 +210,38 @@ def export_metrics() -> None:
         print(f"metrics: export failed: {exc}", file=sys.stderr)
 
 
-def generate_report() -> Path | None:
+def report_wanted(no_report_flag: bool) -> bool:
+    """False with --no-report or E2E_REPORT=0 (harness/stages.py builds one report for the whole run)."""
+    return not no_report_flag and os.environ.get("E2E_REPORT", "1") != "0"
+
+
+def generate_report(results_dirs: list[Path] | None = None, output: Path | None = None) -> Path | None:
+    """One self-contained `index.html` (Allure 3 awesome, single-file mode) from the results directories.
+
+    Single-file so it opens from disk: the multi-file report fetched its data from sibling
+    files, which a browser refuses under file://, and showed a spinner forever. The output
+    folder is emptied first so only the one `index.html` (plus Allure's summary JSON) is there.
+    """
     allure = REPO / "node_modules" / ".bin" / "allure"
     if not allure.exists():
         print("report: Allure is not installed (run scripts/bootstrap.sh)", file=sys.stderr)
         return None
+    dirs = [d for d in (results_dirs or [REPORTS / "allure-results"]) if d.is_dir()]
+    if not dirs:
+        print("report: no Allure results to build a report from", file=sys.stderr)
+        return None
+    output = output or REPORTS / "allure-report"
+    if output.exists():
+        shutil.rmtree(output)
     (REPORTS / "history").mkdir(parents=True, exist_ok=True)
     proc = subprocess.run(
-        [
-            str(allure),
-            "generate",
-            "--config",
-            str(REPO / "allurerc.mjs"),
-            str(REPORTS / "allure-results"),
-            "--output",
-            str(REPORTS / "allure-report"),
-        ],
+        [str(allure), "generate", "--config", str(REPO / "allurerc.mjs"), *map(str, dirs), "-o", str(output)],
         cwd=REPO,
         capture_output=True,
         text=True,
+        env={**os.environ, "E2E_REPORTS_DIR": str(REPORTS)},
     )
-    index = REPORTS / "allure-report" / "index.html"
+    index = output / "index.html"
     if proc.returncode != 0 or not index.exists():
         print(
             f"report: allure generate failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}", file=sys.stderr
@@ -286,7 +299,7 @@ def main(argv: list[str] | None = None) -> int:
         "behave_exit": code,
     }
     (REPORTS / "suite-summary.json").write_text(json.dumps(summary, indent=2))
-    index = None if known.no_report else generate_report()
+    index = generate_report() if report_wanted(known.no_report) else None
     print()
     for name in outcome.failed:
         print(f"FAILED  {name}")

@@ -29,7 +29,7 @@ from harness import metrics_export  # noqa: E402
 
 DASHBOARD = REPO / "observability" / "grafana-dashboard.json"
 WORKFLOW = REPO / ".github" / "workflows" / "acceptance.yml"
-STAGE_ORDER = ["unit", "contracts", "e2e", "faults", "load", "compose"]
+STAGE_ORDER = ["unit", "contracts", "e2e", "faults", "mutations", "load", "compose"]
 NO_PUSH: dict[str, str] = {}
 
 
@@ -151,28 +151,28 @@ def test_export_writes_every_documented_metric_with_mode_and_backend_labels(repo
 
     e2e = {"suite": "e2e", "backend": "process"}
     integrated = {**e2e, "mode": "integrated"}
-    assert value(found, "contract_test_failures_total") == 2
+    assert value(found, "contract_test_failures") == 2
     assert value(found, "contract_gate_step_passed", step="verify companyos") == 0
     assert value(found, "e2e_suite_duration_seconds", mode="all", **e2e) == 84.8
     assert {
-        status: value(found, "e2e_scenarios_total", status=status, **integrated)
+        status: value(found, "e2e_scenarios", status=status, **integrated)
         for status in metrics_export.SCENARIO_STATUSES
     } == {"passed": 1, "flaky": 1, "failed": 1, "quarantined": 1, "skipped": 1}
-    assert value(found, "e2e_scenarios_total", status="passed", mode="standalone", **e2e) == 1
-    assert value(found, "scenario_reruns_total", **integrated) == 3
-    assert value(found, "flaky_scenarios_total", **integrated) == 1
-    assert value(found, "quarantined_failures_total", **integrated) == 1
-    assert value(found, "flaky_step_retries_total", **integrated) == 2
-    assert value(found, "flaky_step_retries_total", mode="standalone", **e2e) == 0
-    assert value(found, "quarantined_scenarios_total", **e2e) == 1
+    assert value(found, "e2e_scenarios", status="passed", mode="standalone", **e2e) == 1
+    assert value(found, "scenario_reruns", **integrated) == 3
+    assert value(found, "flaky_scenarios", **integrated) == 1
+    assert value(found, "quarantined_failures", **integrated) == 1
+    assert value(found, "flaky_step_retries", **integrated) == 2
+    assert value(found, "flaky_step_retries", mode="standalone", **e2e) == 0
+    assert value(found, "quarantined_scenarios", **e2e) == 1
     assert value(found, "quarantine_max_age_days", **e2e) > 365
 
     load = {"mode": "integrated", "backend": "process"}
-    assert value(found, "k6_threshold_breaches_total", **load) == 1  # the last entry, not the first
-    assert value(found, "k6_http_req_duration_p95_ms", kind="read", **load) == 401
-    assert value(found, "k6_http_req_duration_p95_ms", kind="write", **load) == 250.5
-    assert value(found, "k6_http_req_duration_p95_budget_ms", kind="read", **load) == 350
-    assert value(found, "k6_dropped_iterations_total", **load) == 3
+    assert value(found, "k6_threshold_breaches", **load) == 1  # the last entry, not the first
+    assert value(found, "k6_http_req_duration_p95_seconds", kind="read", **load) == 0.401
+    assert value(found, "k6_http_req_duration_p95_seconds", kind="write", **load) == 0.2505
+    assert value(found, "k6_http_req_duration_p95_budget_seconds", kind="read", **load) == 0.35
+    assert value(found, "k6_dropped_iterations", **load) == 3
 
     assert value(found, "cold_start_seconds", mode="standalone", backend="process", phase="ready") == 0.5
     assert (
@@ -183,7 +183,7 @@ def test_export_writes_every_documented_metric_with_mode_and_backend_labels(repo
     assert value(found, "ci_stage_duration_seconds", stage="unit") == 60.5
     assert value(found, "ci_stage_passed", stage="unit") == 1
     assert value(found, "ci_stage_passed", stage="e2e") == 0
-    assert value(found, "ci_stage_tests_total", stage="unit", result="passed") == 300
+    assert value(found, "ci_stage_tests", stage="unit", result="passed") == 300
     assert ("ci_stage_passed", frozenset({("stage", "faults")})) not in found  # absent stages are not zeros
     assert value(found, "metrics_export_timestamp_seconds") == 1700000000.0
 
@@ -200,15 +200,15 @@ def test_a_stale_rerun_file_from_an_earlier_run_is_ignored(tmp_path):
     os.utime(rerun, (behave_json.stat().st_mtime - 60,) * 2)
     found = samples(metrics_export.export(tmp_path, env=NO_PUSH))
     labels = {"suite": "e2e", "mode": "integrated", "backend": "process"}
-    assert value(found, "e2e_scenarios_total", status="failed", **labels) == 1
-    assert value(found, "scenario_reruns_total", **labels) == 0
+    assert value(found, "e2e_scenarios", status="failed", **labels) == 1
+    assert value(found, "scenario_reruns", **labels) == 0
 
 
 def test_the_suite_label_comes_from_the_scenarios_tags(tmp_path):
     behave_run(tmp_path, [scenario(3, "kill mc", "passed", "integrated", "faults")])
     found = samples(metrics_export.export(tmp_path, env=NO_PUSH))
     assert value(
-        found, "e2e_scenarios_total", suite="faults", mode="integrated", backend="process", status="passed"
+        found, "e2e_scenarios", suite="faults", mode="integrated", backend="process", status="passed"
     )
 
 
@@ -224,17 +224,17 @@ def test_runs_of_different_stages_merge_into_one_file(tmp_path):
 
     # … and the e2e series survive beside the faults ones
     e2e = {"suite": "e2e", "mode": "integrated", "backend": "process"}
-    assert value(found, "e2e_scenarios_total", status="failed", **e2e) == 1
+    assert value(found, "e2e_scenarios", status="failed", **e2e) == 1
     faults = {"suite": "faults", "mode": "integrated", "backend": "process"}
-    assert value(found, "e2e_scenarios_total", status="passed", **faults) == 1
+    assert value(found, "e2e_scenarios", status="passed", **faults) == 1
     assert value(found, "ci_stage_passed", stage="e2e") == 0
     assert value(found, "ci_stage_passed", stage="faults") == 1
 
     # a new e2e run replaces all of its statuses: yesterday's failure does not linger
     behave_run(tmp_path, [scenario(4, "b", "passed", "integrated")])
     found = samples(metrics_export.export(tmp_path, env=NO_PUSH))
-    assert value(found, "e2e_scenarios_total", status="failed", **e2e) == 0
-    assert value(found, "e2e_scenarios_total", status="passed", **e2e) == 1
+    assert value(found, "e2e_scenarios", status="failed", **e2e) == 0
+    assert value(found, "e2e_scenarios", status="passed", **e2e) == 1
 
     fresh = samples(metrics_export.export(tmp_path, fresh=True, env=NO_PUSH))
     assert not any(dict(labels).get("suite") == "faults" for _, labels in fresh)
@@ -245,7 +245,7 @@ def test_contract_failures_fall_back_to_the_gate_step_list(tmp_path):
         tmp_path / "contracts" / "gate.json", [{"step": "scrub", "ok": True}, {"step": "drift", "ok": False}]
     )
     found = samples(metrics_export.export(tmp_path, env=NO_PUSH))
-    assert value(found, "contract_test_failures_total") == 1
+    assert value(found, "contract_test_failures") == 1
     assert value(found, "contract_gate_step_passed", step="drift") == 0
 
 
@@ -253,7 +253,7 @@ def test_a_corrupt_input_is_skipped_not_fatal(tmp_path, capsys):
     (tmp_path / "stages.json").write_text("{not json")
     write(tmp_path / "contract-results.json", {"failures": 0})
     found = samples(metrics_export.export(tmp_path, env=NO_PUSH))
-    assert value(found, "contract_test_failures_total") == 0
+    assert value(found, "contract_test_failures") == 0
     assert "ignoring" in capsys.readouterr().err
 
 
@@ -300,7 +300,7 @@ def test_with_a_pushgateway_url_the_metrics_are_pushed_grouped_by_branch_and_ci_
     ((method, path, body),) = received
     assert method == "PUT"
     assert path == "/metrics/job/cos-pact-e2e/branch/main/ci_job/e2e-standalone"
-    assert b"contract_test_failures_total 2.0" in body
+    assert b"contract_test_failures 2.0" in body
 
 
 def test_grouping_key_follows_the_ci_environment():
@@ -390,15 +390,15 @@ def test_every_dashboard_query_names_only_metrics_the_export_emits():
             metric = re.fullmatch(r"label_values\((\w+),\s*\w+\)", query)
             assert metric and metric.group(1) in metrics_export.METRIC_NAMES, query
     required = {
-        "contract_test_failures_total",
+        "contract_test_failures",
         "e2e_suite_duration_seconds",
-        "e2e_scenarios_total",
-        "flaky_scenarios_total",
-        "scenario_reruns_total",
-        "flaky_step_retries_total",
-        "k6_http_req_duration_p95_ms",
-        "k6_http_req_duration_p95_budget_ms",
-        "k6_threshold_breaches_total",
+        "e2e_scenarios",
+        "flaky_scenarios",
+        "scenario_reruns",
+        "flaky_step_retries",
+        "k6_http_req_duration_p95_seconds",
+        "k6_http_req_duration_p95_budget_seconds",
+        "k6_threshold_breaches",
         "cold_start_seconds",
     }
     assert required <= used, f"trend panels missing for {sorted(required - used)}"
@@ -480,7 +480,6 @@ def test_the_workflow_is_valid_yaml_when_pyyaml_is_available():
 
 def test_contract_gate_verdicts_become_contract_test_failures_total(tmp_path):
     from contracts.gate import StepResult
-
     from harness import contracts as contract_steps
     from harness import metrics_export
 
@@ -488,5 +487,5 @@ def test_contract_gate_verdicts_become_contract_test_failures_total(tmp_path):
     contract_steps.record(StepResult("scrub", False, 0.1, ""), tmp_path)
     contract_steps.record(StepResult("scrub", False, 0.2, ""), tmp_path)  # re-recorded, not doubled
     text = metrics_export.export(tmp_path).read_text()
-    line = next(x for x in text.splitlines() if x.startswith("contract_test_failures_total"))
+    line = next(x for x in text.splitlines() if x.startswith("contract_test_failures"))
     assert line.endswith(" 1.0"), line

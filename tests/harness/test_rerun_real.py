@@ -68,5 +68,5 @@ def test_the_flaky_scenario_is_marked_flaky_in_the_allure_results(run):
 def test_the_flaky_count_reaches_the_metrics(run):
     _, reports = run
     metrics = (reports / "metrics.prom").read_text()
-    flaky_lines = [ln for ln in metrics.splitlines() if ln.startswith("flaky_scenarios_total{")]
+    flaky_lines = [ln for ln in metrics.splitlines() if ln.startswith("flaky_scenarios{")]
     assert flaky_lines and all(ln.endswith(" 1.0") or ln.endswith(" 1") for ln in flaky_lines), flaky_lines

@@ -242,7 +242,7 @@ def test_main_reruns_failures_once_and_exits_zero_when_only_flaky_and_quarantine
     assert f"QUARANTINE {KEY_QUARANTINED} — since {since}, 5 days; failed (not gating)" in out
     assert out.strip().splitlines()[-1] == "2 passed, 0 failed"
     metrics = (tmp_path / "metrics.prom").read_text()
-    assert 'flaky_scenarios_total{backend="unknown",mode="integrated",suite="e2e"} 1.0' in metrics
+    assert 'flaky_scenarios{backend="unknown",mode="integrated",suite="e2e"} 1.0' in metrics
 
 
 def test_main_exits_one_on_a_gating_failure_and_lists_quarantine_without_a_date(fake_run, tmp_path, capsys):
