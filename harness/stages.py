@@ -1,9 +1,10 @@
 """The gates, in order, as CI runs them: one table, one plain summary line.
 
-Stages: unit (pytest) → contracts → e2e (behave, both modes) → faults → load →
-compose. A stage whose tooling is not part of this checkout yet is listed as
-`absent` rather than silently skipped. Any failing stage fails the run; the
-last line is `N passed, N failed` summed over pytest and behave.
+Stages: unit (pytest) → contracts → e2e (behave, both modes) → faults →
+mutations (behavioural mutation proof) → load → compose. A stage whose tooling
+is not part of this checkout yet is listed as `absent` rather than silently
+skipped. Any failing stage fails the run; the last line is `N passed, N failed`
+summed over pytest and behave. `--repeat N` measures flakiness (harness/repeat.py).
 """
 
 from __future__ import annotations
@@ -170,6 +171,25 @@ def faults() -> StageResult:
     )
 
 
+def mutations() -> StageResult:
+    """Behavioural mutation proof: each break a pact cannot see fails an E2E / faults scenario.
+
+    Baseline first, then one behave run per mutation (harness/mutation_proof.py); writes
+    docs/mutations-behaviour.md from the run. `N passed, N failed` counts mutations caught / missed.
+    """
+    t0 = time.monotonic()
+    code, text = _run([PY, "-m", "harness.mutation_proof"], REPORTS / "stages" / "mutations.log")
+    passed, failed = _plain_counts(text)
+    return StageResult(
+        "mutations",
+        "passed" if code == 0 else "failed",
+        time.monotonic() - t0,
+        passed,
+        failed if code == 0 else max(failed, 1),
+        "behavioural mutations caught / missed",
+    )
+
+
 def load() -> StageResult:
     """The CI load profile: the feature's own rate, mix and budgets over a shorter window."""
     return _behave_stage("load", ["@load"], ["-D", f"load_duration_s={CI_LOAD_DURATION_S}"])
@@ -180,6 +200,7 @@ STAGES: dict[str, Callable[[], StageResult]] = {
     "contracts": contracts,
     "e2e": e2e,
     "faults": faults,
+    "mutations": mutations,
     "load": load,
     "compose": compose,
 }
@@ -205,6 +226,21 @@ def table(results: list[StageResult]) -> str:
     return "\n".join(rows)
 
 
+def _repeat(times: int, names: list[str]) -> int:
+    """`--repeat N`: flakiness, measured — every selected stage N times, a pass-rate table each."""
+    from harness import repeat
+
+    failed = passed = 0
+    for name in names:
+        result = repeat.repeat(name, STAGES[name], times, REPORTS)
+        print("\n" + repeat.table(result))
+        print(f"written to {repeat.write(result, REPORTS)}")
+        passed += sum(t.passed for t in result.tallies.values())
+        failed += sum(t.failed for t in result.tallies.values())
+    print(f"{passed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -217,8 +253,17 @@ def main(argv: list[str] | None = None) -> int:
         default=[],
         help="an argument for every behave stage, e.g. --behave-arg=-Denv.SEAM_MUTATIONS=cos.evidence-201",
     )
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=0,
+        metavar="N",
+        help="run each selected stage N times and print a per-scenario pass-rate table (harness/repeat.py)",
+    )
     args = parser.parse_args(argv)
     BEHAVE_ARGS[:] = args.behave_arg
+    if args.repeat:
+        return _repeat(args.repeat, args.only or list(STAGES))
     results: list[StageResult] = []
     secrets = secret_scan.StageGate()
     for name, stage in STAGES.items():
