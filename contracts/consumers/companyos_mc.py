@@ -15,10 +15,19 @@ attestation, evidence publication (REST and GraphQL) under the idempotency rules
 from __future__ import annotations
 
 import json
+import tempfile
+from pathlib import Path
 
 from pact import Pact, match
 
+from companyos.credentials import SCOPES, TokenCache
+from companyos.health import RuntimeStatus
 from companyos.mc_client import GRAPHQL_PUBLISH, ConductorClient, to_graphql_input
+from companyos.metrics import Metrics
+from companyos.policy_engine import PolicyHolder
+from companyos.policy_fetcher import PolicyFetcher
+from companyos.policy_store import PolicyStore
+from companyos.trust import KeyPin
 from contracts import COS, MC, examples, placeholders
 from contracts.consumers import ConsumerSuite
 from contracts.dsl import (
@@ -43,7 +52,7 @@ from contracts.dsl import (
     problem,
     run,
 )
-from seam import digest, dsse
+from seam import digest, dsse, keys
 
 SUITE = ConsumerSuite(COS, MC)
 case = SUITE.case
@@ -68,7 +77,11 @@ EVIDENCE_IN_FLIGHT = "a publish under an idempotency key is still in flight"
 
 
 def _client(srv, secret: str = placeholders.CLIENT_SECRET) -> ConductorClient:
-    return ConductorClient(str(srv.url), CLIENT_ID, secret)
+    return _client_at(str(srv.url), secret)
+
+
+def _client_at(base_url: str, secret: str = placeholders.CLIENT_SECRET) -> ConductorClient:
+    return ConductorClient(base_url, CLIENT_ID, secret)
 
 
 async def _call(client: ConductorClient, method: str, *args, **kwargs):
@@ -120,7 +133,7 @@ def _evidence_created(key: str, doc: dict) -> dict:
 
 
 # -- credentials ----------------------------------------------------------------------------
-def _token_granted(pact: Pact, description: str, scope: str) -> None:
+def _declare_token(pact: Pact, description: str, scope: str) -> None:
     """A token for exactly `scope`, living at most 15 minutes (docs/seam.md, "Tokens").
 
     `scope` is literal: MC grants exactly what was asked, never more. `expires_in` is pinned to
@@ -146,6 +159,10 @@ def _token_granted(pact: Pact, description: str, scope: str) -> None:
             JSON,
         )
     )
+
+
+def _token_granted(pact: Pact, description: str, scope: str) -> None:
+    _declare_token(pact, description, scope)
     with pact.serve(addr=MOCK_HOST) as srv:
         client = _client(srv)
         result = run(_call(client, "get_token", scope.split()))
@@ -153,9 +170,12 @@ def _token_granted(pact: Pact, description: str, scope: str) -> None:
     assert result.scope == scope and 0 < (result.expires_in or 0) <= 900, result
 
 
+TOKEN_FOR_COS = "a token request with the client's credentials"
+
+
 @case
 def token_with_client_credentials(pact: Pact) -> None:
-    _token_granted(pact, "a token request with the client's credentials", "policy:read evidence:write")
+    _token_granted(pact, TOKEN_FOR_COS, " ".join(SCOPES))
 
 
 @case
@@ -216,8 +236,7 @@ def _pack_given(pact: Pact, description: str, scope: str = "policy:read") -> Pac
     )
 
 
-@case
-def pack_get(pact: Pact) -> None:
+def _declare_pack_get(pact: Pact) -> None:
     interaction = (
         _pack_given(pact, "a request for the policy pack")
         .with_request("GET", PACK_PATH)
@@ -229,6 +248,11 @@ def pack_get(pact: Pact) -> None:
     )
     _pack_validators(interaction).with_binary_body(examples.EXAMPLE_PACK_BYTES, "application/gzip")
     interaction.with_matching_rules(binary_body_is("application/gzip"), part="Response")
+
+
+@case
+def pack_get(pact: Pact) -> None:
+    _declare_pack_get(pact)
     with pact.serve(addr=MOCK_HOST) as srv:
         result = run(_call(_client(srv), "fetch_pack", examples.PACK, token=placeholders.TOKEN))
     assert result.status == 200 and result.content == examples.EXAMPLE_PACK_BYTES, result
@@ -352,8 +376,7 @@ def expected_statement(pack_digest: str) -> dict:
     return dsse.pack_statement(examples.PACK, examples.PACK_REVISION, pack_digest)
 
 
-@case
-def pack_attestation(pact: Pact) -> None:
+def _declare_attestation(pact: Pact) -> None:
     pack_digest = digest.sha256_hex(examples.EXAMPLE_PACK_BYTES)
     envelope = dsse.sign(expected_statement(pack_digest), examples.EXAMPLE_SIGNING_KEY)
     envelope_bytes = canonical(envelope)
@@ -394,6 +417,12 @@ def pack_attestation(pact: Pact) -> None:
             JSON,
         )
     )
+
+
+@case
+def pack_attestation(pact: Pact) -> None:
+    _declare_attestation(pact)
+    pack_digest = digest.sha256_hex(examples.EXAMPLE_PACK_BYTES)
     with pact.serve(addr=MOCK_HOST) as srv:
         result = run(
             _call(_client(srv), "fetch_attestation", examples.PACK, pack_digest, token=placeholders.TOKEN)
@@ -406,6 +435,45 @@ def pack_attestation(pact: Pact) -> None:
     pinned = examples.EXAMPLE_SIGNING_KEY.public_key()
     statement = dsse.verify_pack(result.envelope, pinned, examples.PACK, pack_digest)
     assert statement["predicate"] == {"pack": examples.PACK, "revision": examples.PACK_REVISION}
+
+
+@case
+def policy_fetcher_enforces_a_verified_pack(pact: Pact) -> None:
+    """COS's own PolicyFetcher against the mock: token, pack, attestation (the interactions above,
+    unchanged), then the envelope verified against the pinned key and the pack enforced."""
+    _declare_token(pact, TOKEN_FOR_COS, " ".join(SCOPES))
+    _declare_pack_get(pact)
+    _declare_attestation(pact)
+    with tempfile.TemporaryDirectory(prefix="contract-fetcher-") as tmp, pact.serve(addr=MOCK_HOST) as srv:
+        pin_file = Path(tmp) / "mc-signing.pem"
+        pin_file.write_text(keys.public_pem(examples.EXAMPLE_SIGNING_KEY.public_key()))
+        outcome, holder = run(_poll_once(str(srv.url), Path(tmp), pin_file))
+    policy = holder.current
+    assert outcome == "reloaded" and policy is not None, outcome
+    assert policy.source == "mc" and policy.signature_verified, policy
+    assert policy.digest == digest.sha256_hex(examples.EXAMPLE_PACK_BYTES)
+    assert policy.revision == examples.PACK_REVISION
+
+
+async def _poll_once(base_url: str, data_dir: Path, pin_file: Path) -> tuple[str, PolicyHolder]:
+    client = _client_at(base_url)
+    holder = PolicyHolder()
+    fetcher = PolicyFetcher(
+        examples.PACK,
+        client,
+        TokenCache(client),
+        KeyPin(data_dir, pin_file),
+        PolicyStore(data_dir),
+        holder,
+        Metrics(),
+        RuntimeStatus(mode="integrated"),
+        poll_interval_s=1.0,
+        backoff_cap_s=1.0,
+    )
+    try:
+        return await fetcher.poll_once(), holder
+    finally:
+        await client.aclose()
 
 
 # -- evidence (REST) ------------------------------------------------------------------------

@@ -23,7 +23,7 @@ CASES = [(suite, case) for suite in consumers.suites() for case in suite.cases]
 def test_consumer_case(suite: consumers.ConsumerSuite, case, tmp_path: Path) -> None:
     suite.run_case(case, tmp_path)
     written = pactfile.load(tmp_path / suite.pact_file)
-    assert len(written["interactions"]) == 1
+    assert written["interactions"], "a case declares at least one interaction"
 
 
 def test_every_interaction_is_named_once_per_pact() -> None:
