@@ -8,6 +8,8 @@ attestation, evidence publication (REST and GraphQL) under the idempotency rules
 - "the client holds a token" {scope} → `accessToken`
 - "the client holds an expired token" {scope} → `accessToken`
 - "MC serves a revision of the pack" {pack, revision} → `packDigest`, `packContentDigest`
+- "MC attests that revision with its signing key" {pack, revision, statement} → `attestationPayload`,
+  `attestationSignature`, `signingKeyId`, `attestationEtag`, `attestationContentDigest`
 - "evidence was accepted under an idempotency key" {idempotency_key, evidence} → `evidenceId`
 - "a publish under an idempotency key is still in flight" {idempotency_key, evidence}
 """
