@@ -31,6 +31,7 @@ from companyos import health, mutations, openapi
 from companyos import receipts as receipt_handling
 from companyos.auth import REALM, Authenticator
 from companyos.credentials import TokenCache
+from companyos.key_watch import KeyWatch
 from companyos.mc_client import ConductorClient
 from companyos.metrics import CONTENT_TYPE, Metrics
 from companyos.outbox import Outbox
@@ -68,6 +69,7 @@ class Services:
     client: ConductorClient | None = None
     tokens: TokenCache | None = None
     fetcher: PolicyFetcher | None = None
+    key_watch: KeyWatch | None = None
     publisher: EvidencePublisher | None = None
     tasks: list[asyncio.Task] = field(default_factory=list)
 
@@ -304,6 +306,8 @@ async def evidence_receipt(request: Request) -> Response:
         receipt_handling.verify_signature(request.headers, body, cos.pin, unchecked=unchecked)
     except Problem:
         cos.metrics.evidence_receipts.labels("bad_signature").inc()
+        if cos.key_watch is not None:
+            cos.key_watch.suspect()  # a forgery, or MC changed its key: the next poll asks MC
         raise
     receipt = parse_json_object(body)
     if cos.mutations.active(mutations.RECEIPT_IGNORED):  # test-only: 204, but nothing recorded
@@ -414,6 +418,7 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
     if s.integrated:
         cos.client = ConductorClient(s.mc_url, s.client_id, s.client_secret, timeout=s.mc_timeout_s)
         cos.tokens = TokenCache(cos.client)
+        cos.key_watch = KeyWatch(cos.client, cos.pin, cos.status)
         cos.fetcher = PolicyFetcher(
             s.pack,
             cos.client,
@@ -426,6 +431,7 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
             poll_interval_s=s.poll_interval_s,
             backoff_cap_s=s.backoff_cap_s,
             mutations=cos.mutations,
+            key_watch=cos.key_watch,
         )
         cos.publisher = EvidencePublisher(
             cos.client,

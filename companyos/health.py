@@ -26,6 +26,7 @@ class RuntimeStatus:
     last_fetch_error: dict[str, Any] | None = None
     fetch_backoff_s: float = 0.0
     publisher_backoff: bool = False
+    trust: dict[str, Any] | None = None  # set by companyos/key_watch.py: MC no longer signs with the pin
     hide_degraded: bool = False  # test-only mutation cos.degraded-not-reported
 
     def mc_ok(self) -> None:
@@ -46,6 +47,7 @@ def healthz(
     degraded = policy is None or outbox_depth is None
     if integrated:
         degraded = degraded or status.mc_reachable is not True or policy is None or policy.source != "mc"
+        degraded = degraded or status.trust is not None
     if status.hide_degraded:
         degraded = False
     body: dict[str, Any] = {
@@ -63,6 +65,7 @@ def healthz(
         body["last_fetch_error"] = status.last_fetch_error
         body["fetch_backoff_s"] = round(status.fetch_backoff_s, 3)
         body["callback_url"] = callback_url
+        body["trust"] = status.trust
     return body
 
 

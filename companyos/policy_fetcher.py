@@ -38,6 +38,7 @@ import tenacity
 from companyos import mutations as mut
 from companyos.credentials import CredentialError, TokenCache
 from companyos.health import RuntimeStatus
+from companyos.key_watch import KeyWatch
 from companyos.mc_client import ConductorClient
 from companyos.metrics import Metrics
 from companyos.mutations import Mutations
@@ -93,8 +94,10 @@ class PolicyFetcher:
         poll_interval_s: float,
         backoff_cap_s: float,
         mutations: Mutations | None = None,
+        key_watch: KeyWatch | None = None,
     ) -> None:
         self.pack = pack
+        self._key_watch = key_watch
         self._client = client
         self._tokens = tokens
         self._pin = pin
@@ -158,6 +161,8 @@ class PolicyFetcher:
         """One poll; returns unchanged|reloaded|rejected|known-rejected. Raises FetchError."""
         self.polls += 1
         key = await self._ensure_key()
+        if self._key_watch is not None:
+            await self._key_watch.check_if_due()
         token = await self._token()
         current = self._holder.current
         started = time.perf_counter()
@@ -349,6 +354,8 @@ class PolicyFetcher:
 
     def _reject(self, hex_digest: str, revision: str | None, exc: PackRejected) -> None:
         self.rejected[hex_digest] = Rejection(reason=exc.reason, at=time.time())
+        if exc.reason == "bad_signature" and self._key_watch is not None:
+            self._key_watch.suspect()  # did MC change its key? the next poll asks
         self._metrics.policy_reload_failure.labels(exc.reason).inc()
         current = self._holder.current
         self._status.reload(
