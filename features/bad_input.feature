@@ -20,6 +20,11 @@ Feature: Bad input gets a clear error and changes nothing
       | standalone | bad digest       | evidence with a wrong Content-Digest   | 400    | content_digest_mismatch |
       | standalone | no key           | evidence without an idempotency key    | 400    | missing_idempotency_key |
       | standalone | bad field        | evidence with kind "selfie"            | 422    | invalid_evidence        |
+      | standalone | NaN              | evidence with NaN in its payload       | 400    | non_finite_number       |
+      | standalone | 1e999            | evidence with a number beyond JSON     | 400    | non_finite_number       |
+      | standalone | lone surrogate   | evidence with a lone surrogate         | 400    | invalid_unicode         |
+      | standalone | deep nesting     | a body nested 1000 arrays deep         | 400    | nesting_too_deep        |
+      | standalone | wrong media type | evidence as text/plain                 | 415    | unsupported_media_type  |
 
     @integrated
     Examples: integrated
@@ -27,6 +32,8 @@ Feature: Bad input gets a clear error and changes nothing
       | integrated | malformed JSON   | a body that is not JSON                | 400    | malformed_json          |
       | integrated | oversize         | a body of 70000 bytes                  | 413    | body_too_large          |
       | integrated | bad digest       | evidence with a wrong Content-Digest   | 400    | content_digest_mismatch |
+      | integrated | NaN              | evidence with NaN in its payload       | 400    | non_finite_number       |
+      | integrated | lone surrogate   | evidence with a lone surrogate         | 400    | invalid_unicode         |
 
   @standalone
   Scenario: The invalid field is named

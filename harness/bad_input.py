@@ -12,6 +12,12 @@ from typing import Any
 from harness import evidence
 from harness.world import World
 
+_POISON = {
+    "evidence with NaN in its payload": "NaN",
+    "evidence with a number beyond JSON": "1e999",
+    "evidence with a lone surrogate": '"\\ud800"',
+}
+
 
 def snapshot(world: World) -> dict[str, str]:
     return evidence.cos_states(world)
@@ -45,6 +51,16 @@ def submit(world: World, kind: str) -> Any:
             content=evidence.canonical(doc),
             headers={"Content-Type": "application/json"},
         )
+    if kind in _POISON:  # bytes the strict JSON door refuses (issue 13)
+        template = json.dumps({**doc, "payload": {"x": "PLACEHOLDER"}})
+        body = template.replace('"PLACEHOLDER"', _POISON[kind]).encode()
+        return world.cos.request("POST", "/v1/evidence", content=body, headers=json_headers)
+    if kind == "a body nested 1000 arrays deep":
+        body = b"[" * 1000 + b"]" * 1000
+        return world.cos.request("POST", "/v1/evidence", content=body, headers=json_headers)
+    if kind == "evidence as text/plain":
+        headers = {**json_headers, "Content-Type": "text/plain"}
+        return world.cos.request("POST", "/v1/evidence", content=evidence.canonical(doc), headers=headers)
     if kind.startswith("evidence with kind "):
         doc["kind"] = kind.split('"')[1]
         return world.cos.submit_evidence(doc, key)

@@ -36,7 +36,7 @@ def redact_body(raw: bytes, content_type: str) -> str:
     if "json" in content_type:
         try:
             return json.dumps(_redact_value(json.loads(raw)), indent=2)[:_MAX_BODY]
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested too deep to walk (bad-input scenarios)
             pass
     if "x-www-form-urlencoded" in content_type:
         pairs = [p.split("=", 1) for p in raw.decode("latin-1").split("&") if p]
