@@ -52,6 +52,7 @@ class Written:
     answers: list[str] = field(default_factory=list)  # "202", "202 replay", "503", "ConnectError", …
     final: int | None = None
     sent_at: float = 0.0
+    first_answer_s: float | None = None  # how long the first attempt took to get any answer
 
     @property
     def accepted(self) -> bool:
@@ -107,11 +108,14 @@ class SteadyWriter:
             self.written.append(item)
         give_up = time.monotonic() + COS_UNANSWERED_BUDGET_S
         while True:
+            started = time.monotonic()
             try:
                 reply = self._client.submit_evidence(doc, key)
             except httpx.TransportError as exc:
                 item.answers.append(type(exc).__name__)
             else:
+                if item.first_answer_s is None:
+                    item.first_answer_s = time.monotonic() - started
                 replayed = reply.headers.get("idempotent-replayed") == "true"
                 item.answers.append(f"{reply.status}{' replay' if replayed else ''}")
                 if reply.status not in (409, 502, 503, 504):
@@ -144,6 +148,29 @@ class SteadyWriter:
 
     def accepted(self) -> list[Written]:
         return [w for w in self.snapshot() if w.accepted]
+
+
+AT_ONCE_S = 1.0  # "at once": COS answers from its own outbox; MC's state must not slow it down
+
+
+def expect_answered_at_once(world: World, budget_s: float = AT_ONCE_S) -> None:
+    """Every document got 202 at the first try, and that first answer came within `budget_s`."""
+    written = writer_of(world).snapshot()
+    assert written, "no evidence was written"
+    not_first = [(w.key, w.answers) for w in written if w.answers != ["202"]]
+    slowest = max((w.first_answer_s or 0.0 for w in written), default=0.0)
+    world.note(
+        "evidence written",
+        f"{len(written)} written, {len(written) - len(not_first)} answered 202 at the first try; "
+        f"slowest first answer {slowest:.3f}s (budget {budget_s}s)",
+    )
+    assert not not_first, (
+        f"{len(not_first)} of {len(written)} were not answered 202 at the first try: {not_first[:5]}"
+    )
+    slow = [
+        (w.key, round(w.first_answer_s or 0.0, 3)) for w in written if (w.first_answer_s or 0.0) > budget_s
+    ]
+    assert not slow, f"{len(slow)} of {len(written)} answers took longer than {budget_s}s: {slow[:5]}"
 
 
 def _digest(doc: dict[str, Any]) -> str:

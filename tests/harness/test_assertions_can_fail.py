@@ -92,3 +92,26 @@ def test_nothing_accepted_is_not_exactly_once() -> None:
 def test_each_of_no_submissions_is_not_true() -> None:
     with pytest.raises(AssertionError, match="no evidence"):
         evidence.expect_each_accepted(_world())
+
+
+# --- "answered 202 at once" ------------------------------------------------------------------
+class _Writer:
+    def __init__(self, written):
+        self._written = written
+
+    def snapshot(self):
+        return list(self._written)
+
+
+def test_a_202_that_took_seconds_is_not_at_once() -> None:
+    slow = resilience.Written(key="k", digest="d", answers=["202"], final=202, first_answer_s=4.0)
+    world = _world(**{resilience.WRITER: _Writer([slow])})
+    with pytest.raises(AssertionError, match="longer than"):
+        resilience.expect_answered_at_once(world)
+
+
+def test_quick_202s_are_at_once_and_nothing_written_is_not() -> None:
+    quick = resilience.Written(key="k", digest="d", answers=["202"], final=202, first_answer_s=0.02)
+    resilience.expect_answered_at_once(_world(**{resilience.WRITER: _Writer([quick])}))
+    with pytest.raises(AssertionError, match="no evidence"):
+        resilience.expect_answered_at_once(_world(**{resilience.WRITER: _Writer([])}))
