@@ -10,10 +10,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from contracts import MC, mutations
 from contracts.mutations import Entry, Run
 
 
+@pytest.mark.slow
 def test_a_provider_broken_anyway_does_not_count_the_mutation_as_caught() -> None:
     proof = mutations.prove(["mc.evidence-202"], also="mc.problem-as-json")
     assert not proof.baseline_ok
