@@ -8,52 +8,12 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-import pytest
 from cos_helpers import bearer, evidence_doc
 
-CHUNK = 16 * 1024
-
-
-@pytest.fixture
-def tiny_volume(tmp_path: Path) -> Iterator[Path]:
-    """A 3 MiB tmpfs; skipped (with the reason) where mounting is impossible."""
-    mount_point = tmp_path / "volume"
-    mount_point.mkdir()
-    result = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(mount_point)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if result.returncode != 0:
-        pytest.skip(
-            f"cannot mount a tmpfs for the disk-full test: {result.stderr.strip() or result.returncode}"
-        )
-    try:
-        yield mount_point
-    finally:
-        subprocess.run(["umount", "-l", str(mount_point)], check=False)
-
-
-def fill(volume: Path, leave_bytes: int) -> Path:
-    """Fill the volume with one file until ENOSPC, then free `leave_bytes` again."""
-    filler = volume / "filler"
-    with filler.open("wb", buffering=0) as out:
-        try:
-            for _ in range(10_000):  # bounded: 160 MiB at most, far above the volume size
-                out.write(b"\0" * CHUNK)
-        except OSError:
-            pass  # ENOSPC: the volume is full
-    size = filler.stat().st_size
-    with filler.open("r+b") as out:
-        out.truncate(max(0, size - leave_bytes))
-    return filler
-
+from tests.disk_full import fill, tiny_volume_fixture  # noqa: F401 - the tiny_volume fixture
 
 BIG = json.dumps(evidence_doc(release="big", payload={"blob": "x" * 60_000})).encode()
 
