@@ -44,6 +44,7 @@ DEGRADED_NOT_REPORTED = "cos.degraded-not-reported"
 RECEIPT_IGNORED = "cos.receipt-ignored"
 RECEIPT_APPLIED_BEFORE_VERIFY = "cos.receipt-applied-before-verify"
 RELOAD_BLOCKS_REQUESTS = "cos.reload-blocks-requests"
+FETCH_NO_BACKOFF = "cos.fetch-no-backoff"
 BEHAVIOURAL = frozenset(
     {
         OUTBOX_ACK_BEFORE_DURABLE,
@@ -55,6 +56,7 @@ BEHAVIOURAL = frozenset(
         RECEIPT_IGNORED,
         RECEIPT_APPLIED_BEFORE_VERIFY,
         RELOAD_BLOCKS_REQUESTS,
+        FETCH_NO_BACKOFF,
     }
 )
 

@@ -118,10 +118,13 @@ class PolicyFetcher:
             await asyncio.sleep(self._interval * random.uniform(0.8, 1.2))
 
     async def _poll_with_backoff(self) -> None:
+        wait = tenacity.wait_exponential_jitter(
+            multiplier=min(0.5, self._interval), max=self._cap, jitter=min(0.5, self._interval)
+        )
+        if self._mutations.active(mut.FETCH_NO_BACKOFF):  # test-only: hammer a failing MC at a fixed pace
+            wait = tenacity.wait_fixed(min(0.5, self._interval))
         retrying = tenacity.AsyncRetrying(
-            wait=tenacity.wait_exponential_jitter(
-                multiplier=min(0.5, self._interval), max=self._cap, jitter=min(0.5, self._interval)
-            ),
+            wait=wait,
             retry=tenacity.retry_if_exception_type(Exception),
             stop=tenacity.stop_never,
             before_sleep=self._record_failure,
