@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Callable, Iterable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl
 
@@ -68,15 +69,18 @@ def token_problem(request_body: bytes, response: dict) -> str | None:
 
 class _Proxy(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
-    upstream: httpx.Client
+    clients: dict[str, httpx.Client]
+    default: str
+    choose: Callable[[], str | None]
     violations: list[str]
 
     def _forward(self) -> None:
         length = int(self.headers.get("content-length") or 0)
         request_body = self.rfile.read(length) if length else b""
         headers = [(k, v) for k, v in self.headers.items() if k.lower() not in _HOP_BY_HOP]
-        request = self.upstream.build_request(self.command, self.path, headers=headers, content=request_body)
-        response = self.upstream.send(request, stream=True)
+        upstream = self.clients[self.choose() or self.default]
+        request = upstream.build_request(self.command, self.path, headers=headers, content=request_body)
+        response = upstream.send(request, stream=True)
         try:
             body = b"".join(response.iter_raw())
         finally:
@@ -129,12 +133,23 @@ class _Proxy(BaseHTTPRequestHandler):
 
 
 class CheckingProxy:
-    """`with CheckingProxy(provider_base_url) as url:` — verify against `url` instead."""
+    """`with CheckingProxy(provider_base_url) as proxy:` — verify against `proxy.url` instead.
 
-    def __init__(self, upstream: str) -> None:
+    `alternates` are other instances of the provider; `choose()` names the one the next
+    request goes to (`StateRegistry.take_route`), None meaning `upstream`.
+    """
+
+    def __init__(
+        self, upstream: str, alternates: Iterable[str] = (), choose: Callable[[], str | None] | None = None
+    ) -> None:
         self.violations: list[str] = []
-        self._client = httpx.Client(base_url=upstream, timeout=30.0)
-        attrs = {"upstream": self._client, "violations": self.violations}
+        self._clients = {url: httpx.Client(base_url=url, timeout=30.0) for url in {upstream, *alternates}}
+        attrs = {
+            "clients": self._clients,
+            "default": upstream,
+            "choose": staticmethod(choose or (lambda: None)),
+            "violations": self.violations,
+        }
         handler = type("CheckingHandler", (_Proxy,), attrs)
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self._thread = threading.Thread(target=self._server.serve_forever, name="pact-checks", daemon=True)
@@ -152,4 +167,5 @@ class CheckingProxy:
         self._server.shutdown()
         self._server.server_close()
         self._thread.join(timeout=5)
-        self._client.close()
+        for client in self._clients.values():
+            client.close()

@@ -172,14 +172,9 @@ def _verifier(provider: str, base_url: str, state_url: str) -> Verifier:
     )
 
 
-def split_by_route(doc: dict, routes: dict[str, str], default: str) -> dict[str, dict]:
-    """The pact's interactions grouped by the provider instance their states live on."""
-    groups: dict[str, dict] = {}
-    for interaction in doc.get("interactions", []):
-        names = [ps.get("name") for ps in interaction.get("providerStates") or []]
-        url = next((routes[n] for n in names if n in routes), default)
-        groups.setdefault(url, {**doc, "interactions": []})["interactions"].append(interaction)
-    return groups
+def _proxy(running: providers.Running) -> CheckingProxy:
+    """The checking proxy in front of the provider, routing per state (StateRegistry.routes)."""
+    return CheckingProxy(running.base_url, running.routes.values(), running.registry.take_route)
 
 
 def verify_provider(
@@ -195,30 +190,21 @@ def verify_provider(
     outcomes: list[PactOutcome] = []
     with (
         providers.start(provider, mutations) as running,
-        contextlib.ExitStack() as stack,
+        _proxy(running) as proxy,
         StateServer(running.registry) as state_url,
     ):
-        proxies = {
-            url: stack.enter_context(CheckingProxy(url))
-            for url in {running.base_url, *running.routes.values()}
-        }
         with tempfile.TemporaryDirectory(prefix="contracts-rendered-") as tmp:
             for pact_path in pact_files:
                 doc = pactfile.load(pact_path)
                 consumer, _ = pactfile.parties(doc)
                 resolved, setup_errors = render.resolve(doc, running.registry.values_for)
-                ok, failures, outputs = True, [], []
-                parts = split_by_route(resolved, running.routes, running.base_url)
-                for n, (url, part) in enumerate(sorted(parts.items())):
-                    rendered = Path(tmp) / f"{n}-{pact_path.name}"
-                    rendered.write_text(json.dumps(part, indent=2), "utf-8")
-                    verifier = _verifier(provider, proxies[url].url, state_url).add_source(rendered)
-                    part_ok, results, output = run_verifier(verifier)
-                    part_failures = failures_from(results)
-                    if not part_ok and not part_failures:
-                        part_failures = [Failure("(verification did not complete)", "error", output[-300:])]
-                    ok, failures = ok and part_ok, failures + part_failures
-                    outputs.append(output)
+                rendered = Path(tmp) / pact_path.name
+                rendered.write_text(json.dumps(resolved, indent=2), "utf-8")
+                verifier = _verifier(provider, proxy.url, state_url).add_source(rendered)
+                ok, results, output = run_verifier(verifier)
+                failures = failures_from(results)
+                if not ok and not failures:
+                    failures = [Failure("(verification did not complete)", "error", output[-300:])]
                 failures += [Failure(e.split(":", 1)[0], "error", e) for e in setup_errors]
                 outcomes.append(
                     PactOutcome(
@@ -231,12 +217,12 @@ def verify_provider(
                         success=ok and not failures,
                         interactions=len(doc.get("interactions", [])),
                         failures=failures,
-                        output="\n".join(outputs),
+                        output=output,
                     )
                 )
         if any(not o.success for o in outcomes):
             tail = running.log_tail()
-            checked = "\n".join(v for p in proxies.values() for v in p.violations) or "(none)"
+            checked = "\n".join(proxy.violations) or "(none)"
             for o in outcomes:
                 if not o.success:
                     o.output += f"\n--- seam checks (contracts/checks.py) ---\n{checked}"
@@ -257,7 +243,7 @@ def verify_from_broker(provider: str, *, publish: bool = True) -> tuple[bool, st
     version = versions.version_of(provider)
     with (
         providers.start(provider) as running,
-        CheckingProxy(running.base_url) as proxy,
+        _proxy(running) as proxy,
         StateServer(running.registry) as state_url,
     ):
         verifier = _verifier(provider, proxy.url, state_url)

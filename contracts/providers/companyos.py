@@ -17,8 +17,9 @@ sources COS is started with.
 Integrated: next to the standalone COS runs a second COS (`--mode integrated`) polling a real
 MC (`python -m conductor`) that signs with the pinned key. The state "COS enforces the pack
 revision MC serves" publishes a revision through MC's admin API and returns once that COS
-reports it enforces that revision; its interactions are verified against that COS
-(`Running.routes`). MC runs without mutations: only COS is under test.
+reports it enforces that revision; its interactions are sent to that COS (`Running.routes`:
+the verification proxy routes a request by the state the verifier just set up). MC runs
+without mutations: only COS is under test.
 """
 
 from __future__ import annotations
@@ -234,10 +235,11 @@ def running(root: Path, mutations: str) -> Iterator[Running]:
                 base_url=mc_url, timeout=10.0, headers={"Authorization": f"Bearer {admin_token}"}
             ),
         )
+        routes = {MC_PACK_ENFORCED: integrated_url}
+        registry = states.registry()
+        registry.routes.update(routes)
         try:
-            yield Running(
-                COS, base_url, states.registry(), proc, {MC_PACK_ENFORCED: integrated_url}, started[1:]
-            )
+            yield Running(COS, base_url, registry, proc, routes, started[1:])
         finally:
             states.close()
     finally:

@@ -10,6 +10,12 @@ returning the values the interaction needs.
 Handlers are memoised per (state, params) for one provider run unless marked `fresh`: the
 values a state produced (an evidence id, a token) must be the same when `contracts.render`
 asks for them before verification and when the verifier asks again during it.
+
+Routes: some states live on another instance of the provider (COS integrated with a real MC).
+When the verifier sets up such a state, the registry notes that instance's URL and the
+verification proxy (`contracts.checks.CheckingProxy`) sends the interaction's request there —
+the verifier sets an interaction's states up right before sending its request, one interaction
+at a time. This works the same for local pacts and pacts from a broker.
 """
 
 from __future__ import annotations
@@ -34,9 +40,23 @@ class State:
 @dataclass
 class StateRegistry:
     states: Mapping[str, State]
+    routes: dict[str, str] = field(default_factory=dict)  # state name → base URL of its instance
     _memo: dict[str, Values] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _next_route: str | None = None
     errors: list[str] = field(default_factory=list)
+
+    def note_setup(self, name: str) -> None:
+        """The verifier set `name` up: its interaction's request goes to that state's instance."""
+        if name in self.routes:
+            with self._lock:
+                self._next_route = self.routes[name]
+
+    def take_route(self) -> str | None:
+        """The instance for the request being sent now (None: the default); consumed once."""
+        with self._lock:
+            route, self._next_route = self._next_route, None
+        return route
 
     def setup(self, name: str, params: dict[str, Any] | None) -> Values:
         if not name:
@@ -74,6 +94,7 @@ class _Handler(BaseHTTPRequestHandler):
             if request.get("action", "setup") != "setup":
                 values: Values = {}
             else:
+                self.registry.note_setup(request.get("state", ""))
                 values = self.registry.setup(request.get("state", ""), request.get("params"))
             status, body = 200, json.dumps(values).encode("utf-8")
         except Exception as exc:  # noqa: BLE001 - reported to the verifier as a failed state

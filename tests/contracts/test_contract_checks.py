@@ -79,3 +79,40 @@ def test_the_proxy_forwards_honest_answers_and_marks_a_wrong_digest() -> None:
     finally:
         server.shutdown()
         server.server_close()
+
+
+class _Counting(_Upstream):
+    hits: list[str]
+
+    def do_GET(self) -> None:  # noqa: N802
+        self.hits.append(self.path)
+        super().do_GET()
+
+
+def test_a_routed_state_sends_the_next_request_to_its_instance_once() -> None:
+    from contracts.providers.stateserver import State, StateRegistry
+
+    hits: list[list[str]] = [[], []]
+    handlers = [type("Counting", (_Counting,), {"hits": h}) for h in hits]
+    servers = [ThreadingHTTPServer(("127.0.0.1", 0), h) for h in handlers]
+    for server in servers:
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+    default, other = (f"http://127.0.0.1:{s.server_address[1]}" for s in servers)
+    registry = StateRegistry({"integrated": State(lambda p: {})}, routes={"integrated": other})
+    seen: list[str | None] = []
+
+    def choose() -> str | None:
+        seen.append(registry.take_route())
+        return seen[-1]
+
+    try:
+        with checks.CheckingProxy(default, [other], choose) as proxy, httpx.Client(base_url=proxy.url) as c:
+            registry.note_setup("integrated")
+            assert c.get("/honest").status_code == 200
+            assert c.get("/honest").status_code == 200
+        assert seen == [other, None], "the route applies to the one request after the state's setup"
+        assert hits == [["/honest"], ["/honest"]], "one request reached each instance"
+    finally:
+        for server in servers:
+            server.shutdown()
+            server.server_close()
