@@ -34,6 +34,8 @@ K6_DIR = REPO_ROOT / "k6"
 COS_SCRIPT = K6_DIR / "load.js"
 BARE_SCRIPT = K6_DIR / "bare.js"
 TREND_STATS = "avg,min,med,max,p(90),p(95),p(99)"
+DASHBOARD_FILE = "dashboard.html"  # k6's web-dashboard export, per run, beside summary.json
+DASHBOARD_PERIOD = "1s"  # one chart point per second: a 20 s CI run still draws a curve
 K6_THRESHOLDS_FAILED = 99  # k6's exit code when the run completed but a threshold failed
 
 READ, WRITE = "read", "write"
@@ -163,6 +165,8 @@ class LoadResult:
     summary_md: Path
     summary_html: Path
     resources: dict[str, ResourceStats] = field(default_factory=dict)
+    # k6's web-dashboard export: latency percentiles and request rates over time, one offline HTML file
+    dashboard_html: Path | None = None
     exit_code: int = 0
     wall_s: float = 0.0
     command: list[str] = field(default_factory=list)
@@ -482,7 +486,7 @@ def run_load(
     """
     out = Path(out_dir).resolve()
     out.mkdir(parents=True, exist_ok=True)
-    for name in ("summary.json", "summary.md", "summary.html"):
+    for name in ("summary.json", "summary.md", "summary.html", DASHBOARD_FILE):
         (out / name).unlink(missing_ok=True)
     env = k6_env(
         profile, budgets, out, cos_url=cos_url, username=username, password=password, extra=extra_env
@@ -496,7 +500,12 @@ def run_load(
     sampler = ResourceSampler(sample_pids)
     with open(stdout_path, "wb") as so, open(stderr_path, "wb") as se:
         proc = subprocess.Popen(
-            cmd, stdout=so, stderr=se, stdin=subprocess.DEVNULL, cwd=REPO_ROOT, env=_k6_process_env()
+            cmd,
+            stdout=so,
+            stderr=se,
+            stdin=subprocess.DEVNULL,
+            cwd=REPO_ROOT,
+            env=_k6_process_env(out / DASHBOARD_FILE),
         )
         sampler.add("k6", proc.pid)
         sampler.start()
@@ -520,6 +529,7 @@ def run_load(
     result = result_from_summary(out, profile, budgets, resources)
     result.exit_code = code
     result.wall_s = wall
+    result.dashboard_html = out / DASHBOARD_FILE if (out / DASHBOARD_FILE).exists() else None
     result.command = cmd
     if code == K6_THRESHOLDS_FAILED and not result.breaches:
         raise LoadError(
@@ -528,11 +538,23 @@ def run_load(
     return result
 
 
-def _k6_process_env() -> dict[str, str]:
-    """k6's own process env: no proxies for loopback, a writable HOME for its config dir."""
+def _k6_process_env(dashboard: Path | None = None) -> dict[str, str]:
+    """k6's own process env: no proxies for loopback, a writable HOME for its config dir.
+
+    With `dashboard`, k6's built-in web dashboard writes its HTML export there at the end of
+    the run (charts of latency percentiles and rates over time; works offline). Its HTTP
+    server is off (port -1): nothing listens, nothing waits for a browser before k6 exits.
+    """
     env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "TMPDIR", "LANG", "TZ")}
     env.setdefault("HOME", "/tmp")
     env["K6_NO_USAGE_REPORT"] = "true"
+    if dashboard is not None:
+        env |= {
+            "K6_WEB_DASHBOARD": "true",
+            "K6_WEB_DASHBOARD_PORT": "-1",
+            "K6_WEB_DASHBOARD_PERIOD": DASHBOARD_PERIOD,
+            "K6_WEB_DASHBOARD_EXPORT": str(dashboard),
+        }
     return env
 
 

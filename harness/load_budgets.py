@@ -47,6 +47,12 @@ def _attach(result: LoadResult) -> None:
         allure.attach.file(
             str(result.summary_json), name="k6 summary (JSON)", attachment_type=AttachmentType.JSON
         )
+    if result.dashboard_html is not None:
+        allure.attach.file(
+            str(result.dashboard_html),
+            name="k6 web dashboard (latency and rates over time)",
+            attachment_type=AttachmentType.HTML,
+        )
     if result.summary_html.exists():
         allure.attach.file(str(result.summary_html), name="k6 report", attachment_type=AttachmentType.HTML)
     elif result.summary_md.exists():

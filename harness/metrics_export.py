@@ -43,7 +43,7 @@ SCENARIO_STATUSES = ("passed", "flaky", "failed", "quarantined", "skipped")
 # Pushgateway grouping, first variable set wins (GitHub Actions, GitLab CI, Jenkins).
 BRANCH_ENV = ("METRICS_BRANCH", "GITHUB_HEAD_REF", "GITHUB_REF_NAME", "CI_COMMIT_REF_NAME", "BRANCH_NAME")
 INSTANCE_ENV = ("METRICS_INSTANCE", "GITHUB_JOB", "CI_JOB_NAME")
-RUN_ENV = ("GITHUB_RUN_ID", "CI_PIPELINE_ID", "BUILD_ID")
+RUN_ENV = ("E2E_RUN_ID", "GITHUB_RUN_ID", "CI_PIPELINE_ID", "BUILD_ID")
 
 
 @dataclass(frozen=True)
@@ -72,8 +72,8 @@ METRICS: tuple[Metric, ...] = (
     Metric("flaky_step_retries", "Step retries under @flaky (tenacity).", SUITE),
     Metric("quarantined_scenarios", "@quarantine scenarios in the run.", ("suite", "backend")),
     Metric(
-        "quarantine_max_age_days",
-        "Age of the oldest @quarantine-since tag among the run's quarantined scenarios.",
+        "quarantine_max_age_seconds",
+        "Age of the oldest @quarantine-since tag among the run's quarantined scenarios, seconds.",
         ("suite", "backend"),
     ),
     Metric("k6_threshold_breaches", "k6 thresholds breached by the last load run.", ("mode", "backend")),
@@ -240,7 +240,8 @@ def _behave_run(reports: Path, out: _Collector, env: Mapping[str, str]) -> None:
         ages = [q.get("age_days") for q in (summary or {}).get("quarantined", [])]
     out.set("quarantined_scenarios", len(ages), suite=suite, backend=backend)
     known = [a for a in ages if a is not None]
-    out.set("quarantine_max_age_days", max(known) if known else None, suite=suite, backend=backend)
+    oldest = max(known) * 86400 if known else None  # base unit: seconds (the dashboard shows days)
+    out.set("quarantine_max_age_seconds", oldest, suite=suite, backend=backend)
 
     _retries(reports, first, by_mode, suite, backend, out)
 
@@ -388,6 +389,17 @@ def merge(old: Series, new: Series) -> Series:
     return merged
 
 
+def merge_textfiles(sources: list[Path], target: Path) -> Path:
+    """Fold several metrics.prom files into `target`, later files winning per series group (see merge)."""
+    series = read_textfile(target)
+    for source in sources:
+        if source.resolve() != target.resolve():
+            series = merge(series, read_textfile(source))
+    target.parent.mkdir(parents=True, exist_ok=True)
+    write_to_textfile(str(target), registry_of(series))
+    return target
+
+
 def registry_of(series: Series) -> CollectorRegistry:
     registry = CollectorRegistry()
     for metric in METRICS:
@@ -429,6 +441,11 @@ def push(registry: CollectorRegistry, env: Mapping[str, str]) -> bool:
     return True
 
 
+def push_textfile(path: Path, env: Mapping[str, str]) -> bool:
+    """Push the series a metrics.prom holds, as written (the observability stage pushes the run's file)."""
+    return push(registry_of(read_textfile(path)), env)
+
+
 def export(
     reports_dir: Path | str = "reports",
     *,
@@ -462,7 +479,15 @@ def main(argv: list[str] | None = None) -> int:
         "--fresh", action="store_true", help="do not keep series from an earlier metrics.prom"
     )
     parser.add_argument("--no-push", action="store_true", help="do not push even if PUSHGATEWAY_URL is set")
+    parser.add_argument(
+        "--merge-from",
+        type=Path,
+        help="first fold every metrics.prom under this folder into <reports>/metrics.prom "
+        "(CI: the jobs' artifacts, so one push holds the whole run)",
+    )
     args = parser.parse_args(argv)
+    if args.merge_from:
+        merge_textfiles(sorted(args.merge_from.rglob(OUTPUT)), Path(args.reports) / OUTPUT)
     path = export(args.reports, fresh=args.fresh, push_metrics=not args.no_push)
     count = sum(len(v) for v in read_textfile(path).values())
     print(f"metrics: {count} series in {path}")

@@ -1,10 +1,13 @@
 """The gates, in order, as CI runs them: one table, one plain summary line.
 
 Stages: unit (pytest) → contracts → e2e (behave, both modes) → faults →
-mutations (behavioural mutation proof) → load → compose. A stage whose tooling
+mutations (behavioural mutation proof) → load → compose → observability (the
+run's metrics on a real Prometheus/Alertmanager; runs even after a failed stage,
+because a failed run is what it must report). A stage whose tooling
 is not part of this checkout yet is listed as `absent` rather than silently
 skipped. Any failing stage fails the run; the last line is `N passed, N failed`
-summed over pytest and behave. `--repeat N` measures flakiness (harness/repeat.py).
+summed over pytest and behave, just after the path of the one Allure report of
+the whole run. `--repeat N` measures flakiness (harness/repeat.py).
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import argparse
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -21,13 +25,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness import secret_scan
-from harness.run_suite import export_metrics
+from harness.run_suite import export_metrics, generate_report
 
 REPO = Path(__file__).resolve().parents[1]
 PY = str(REPO / ".venv" / "bin" / "python")
 REPORTS = Path(os.environ.get("E2E_REPORTS_DIR", REPO / "reports"))
 BEHAVE_ARGS: list[str] = []  # extra behave arguments for every behave stage (--behave-arg)
 CI_LOAD_DURATION_S = 20
+# The one report of the run is built at the end from these; behave stages skip their own (E2E_REPORT=0).
+ALLURE_RESULTS = ("allure-results", "external/allure-results", "compose-stage/allure-results")
+NO_STAGE_REPORT = {"E2E_REPORT": "0"}
 _PYTEST_COUNTS = re.compile(r"(\d+) (passed|failed|error|errors)")
 
 
@@ -91,6 +98,7 @@ def _behave_stage(name: str, tags: list[str], extra: list[str] | None = None) ->
     code, _ = _run(
         [PY, "-m", "harness.run_suite", *[f"--tags={t}" for t in tags], *(extra or []), *BEHAVE_ARGS],
         REPORTS / "stages" / f"{name}.log",
+        env={**os.environ, **NO_STAGE_REPORT},
     )
     summary_path = REPORTS / "suite-summary.json"
     summary = json.loads(summary_path.read_text()) if summary_path.exists() else {}
@@ -133,7 +141,14 @@ def compose() -> StageResult:
 
 def e2e() -> StageResult:
     mode = os.environ.get("E2E_MODE")  # the GitHub workflow's matrix runs one mode per job
-    tags = ["~@load", "~@faults", "~@contract", "~@compose-only", *([f"@{mode}"] if mode else [])]
+    tags = [
+        "~@load",
+        "~@faults",
+        "~@contract",
+        "~@compose-only",
+        "~@observability",
+        *([f"@{mode}"] if mode else []),
+    ]
     return _behave_stage("e2e", tags)
 
 
@@ -154,7 +169,7 @@ def faults() -> StageResult:
     code, text = _run(
         [PY, "-m", "harness.runbook_recipe", "external-backend"],
         REPORTS / "stages" / "faults-external.log",
-        env={**os.environ, "E2E_REPORTS_DIR": str(out)},
+        env={**os.environ, "E2E_REPORTS_DIR": str(out), **NO_STAGE_REPORT},
     )
     passed, failed = _plain_counts(text)
     summary_path = out / "suite-summary.json"
@@ -195,6 +210,36 @@ def load() -> StageResult:
     return _behave_stage("load", ["@load"], ["-D", f"load_duration_s={CI_LOAD_DURATION_S}"])
 
 
+def observability() -> StageResult:
+    """The alert chain on real servers (docs/observability.md, "Alerts").
+
+    First this run's reports/metrics.prom goes to a Pushgateway scraped by a Prometheus with
+    observability/alerts.yml, routed by an Alertmanager to a local webhook (what fires is in the
+    note and reports/observability/run-alerts.json); then features/notifications.feature proves
+    a broken contract run notifies, naming gate and run, in time, and a green run does not.
+    """
+    t0 = time.monotonic()
+    code, _ = _run(
+        [PY, "-m", "harness.notifications", "push-run"], REPORTS / "stages" / "observability-run.log"
+    )
+    alerts_path = REPORTS / "observability" / "run-alerts.json"
+    alerts = json.loads(alerts_path.read_text()) if code == 0 and alerts_path.exists() else None
+    firing = sorted({a["alertname"] for a in alerts["firing"]}) if alerts else []
+    scenarios = _behave_stage("observability", ["@observability"])
+    ok = code == 0 and scenarios.status == "passed"
+    return StageResult(
+        "observability",
+        "passed" if ok else "failed",
+        time.monotonic() - t0,
+        scenarios.passed,
+        scenarios.failed + (0 if code == 0 else 1),
+        "push failed" if alerts is None else f"this run's alerts: {', '.join(firing) or 'none'}",
+    )
+
+
+# Stages that run even after an earlier one failed (without --keep-going).
+ALWAYS_RUN = {"observability"}
+
 STAGES: dict[str, Callable[[], StageResult]] = {
     "unit": unit,
     "contracts": contracts,
@@ -203,6 +248,7 @@ STAGES: dict[str, Callable[[], StageResult]] = {
     "mutations": mutations,
     "load": load,
     "compose": compose,
+    "observability": observability,
 }
 
 
@@ -241,6 +287,11 @@ def _repeat(times: int, names: list[str]) -> int:
     return 1 if failed else 0
 
 
+def _write_stage_table(results: list[StageResult]) -> None:
+    REPORTS.mkdir(exist_ok=True)
+    (REPORTS / "stages.json").write_text(json.dumps([r.__dict__ for r in results], indent=2))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -266,20 +317,24 @@ def main(argv: list[str] | None = None) -> int:
         return _repeat(args.repeat, args.only or list(STAGES))
     results: list[StageResult] = []
     secrets = secret_scan.StageGate()
+    for result_dir in ALLURE_RESULTS:  # the report shows this run only
+        shutil.rmtree(REPORTS / result_dir, ignore_errors=True)
+    stopped = False
     for name, stage in STAGES.items():
-        if args.only and name not in args.only:
+        if args.only and name not in args.only or stopped and name not in ALWAYS_RUN:
             continue
         print(f"\n=== stage: {name} ===", flush=True)
         result = _secret_gate(stage(), secrets)
         results.append(result)
-        if result.status == "failed" and not args.keep_going:
-            break
-    (REPORTS).mkdir(exist_ok=True)
-    (REPORTS / "stages.json").write_text(json.dumps([r.__dict__ for r in results], indent=2))
+        _write_stage_table(results)  # the observability stage pushes the stages so far
+        stopped = stopped or (result.status == "failed" and not args.keep_going)
+    _write_stage_table(results)
     export_metrics()  # reports/metrics.prom (+ Pushgateway if PUSHGATEWAY_URL is set); never fails the run
+    report = generate_report([REPORTS / d for d in ALLURE_RESULTS])
     print("\n" + table(results))
     passed = sum(r.passed for r in results)
     failed = sum(r.failed for r in results)
+    print(f"report: {report}" if report else "report: none (no scenario ran, or Allure failed — see above)")
     print(f"{passed} passed, {failed} failed")
     return 1 if any(r.status == "failed" for r in results) else 0
 

@@ -33,3 +33,8 @@ if [ "${BOOTSTRAP_NPM:-1}" = "1" ] && [ -f package.json ]; then
     echo "$npm_hash" > node_modules/.stamp
   fi
 fi
+
+# Debian's chromium and Prometheus tools (report browser test, observability stage, promtool checks).
+if [ "${BOOTSTRAP_DEBIAN:-1}" = "1" ]; then
+  bash scripts/install-debian-tools.sh
+fi

@@ -35,7 +35,8 @@ echo "=== compose stage: scenarios on backend=compose: ${targets[*]}"
 rm -rf "$OUT"
 mkdir -p "$OUT"
 .venv/bin/behave -D backend=compose -D reports_dir="$OUT" -D log_dir="$OUT/logs" \
-  --no-capture --no-skipped -f json -o "$OUT/behave.json" -f plain "${targets[@]}"
+  --no-capture --no-skipped -f json -o "$OUT/behave.json" \
+  -f allure_behave.formatter:AllureFormatter -o "$OUT/allure-results" -f plain "${targets[@]}"
 behave_status=$?
 
 echo "=== compose stage: summary"

@@ -7,26 +7,33 @@
 # The packages' init scripts are kept from starting daemons on their default
 # (all-interface) ports: the harness starts its own copies on loopback
 # (harness/obs_stack.py) and stops them at the end of the stage.
-# Writes reports/.. nothing; prints one line per tool. Set INSTALL_DEBIAN_TOOLS=0 to skip.
+# Prints one line. Set INSTALL_DEBIAN_TOOLS=0 to skip (the tests then skip, saying why).
 set -euo pipefail
+cd "$(dirname "$0")/.."
 
 [ "${INSTALL_DEBIAN_TOOLS:-1}" = "1" ] || { echo "debian tools: skipped (INSTALL_DEBIAN_TOOLS=0)"; exit 0; }
 
-# binary → package
+# package → the binaries that count as having it (harness/debian_tools.py looks for the same)
 declare -A WANTED=(
-  [chromium]=chromium
-  [prometheus]=prometheus
-  [promtool]=prometheus
-  [prometheus-pushgateway]=prometheus-pushgateway
-  [prometheus-alertmanager]=prometheus-alertmanager
+  [chromium]="chromium chromium-browser google-chrome google-chrome-stable"
+  [prometheus]="prometheus"
+  [prometheus-pushgateway]="prometheus-pushgateway pushgateway"
+  [prometheus-alertmanager]="prometheus-alertmanager alertmanager"
 )
+# The stamp tells the tests the script ran here: from then on a missing tool fails them, never skips.
+STAMP=.venv/.debian-tools-stamp
+
+have() { for bin in $1; do command -v "$bin" >/dev/null 2>&1 && return 0; done; return 1; }
+stamp() { if [ -d .venv ]; then date -u +%FT%TZ > "$STAMP"; fi; }
 
 missing=()
-for bin in "${!WANTED[@]}"; do
-  command -v "$bin" >/dev/null 2>&1 || missing+=("${WANTED[$bin]}")
+for pkg in "${!WANTED[@]}"; do
+  have "${WANTED[$pkg]}" || missing+=("$pkg")
 done
+command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
 if [ "${#missing[@]}" -eq 0 ]; then
   echo "debian tools: present (chromium, prometheus, promtool, pushgateway, alertmanager)"
+  stamp
   exit 0
 fi
 mapfile -t packages < <(printf '%s\n' "${missing[@]}" | sort -u)
@@ -54,7 +61,8 @@ trap cleanup EXIT
 echo "debian tools: installing ${packages[*]}"
 $SUDO apt-get update -q >/dev/null
 DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${packages[@]}" >/dev/null
-for bin in "${!WANTED[@]}"; do
-  command -v "$bin" >/dev/null 2>&1 || { echo "debian tools: $bin still missing after install" >&2; exit 1; }
+for pkg in "${!WANTED[@]}"; do
+  have "${WANTED[$pkg]}" || { echo "debian tools: $pkg still missing after install" >&2; exit 1; }
 done
+stamp
 echo "debian tools: installed ${packages[*]}"

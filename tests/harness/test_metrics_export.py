@@ -28,8 +28,9 @@ if str(REPO) not in sys.path:  # plain `pytest` as well as `python -m pytest`
 from harness import metrics_export  # noqa: E402
 
 DASHBOARD = REPO / "observability" / "grafana-dashboard.json"
+ALERTS = REPO / "observability" / "alerts.yml"
 WORKFLOW = REPO / ".github" / "workflows" / "acceptance.yml"
-STAGE_ORDER = ["unit", "contracts", "e2e", "faults", "mutations", "load", "compose"]
+STAGE_ORDER = ["unit", "contracts", "e2e", "faults", "mutations", "load", "compose", "observability"]
 NO_PUSH: dict[str, str] = {}
 
 
@@ -165,7 +166,7 @@ def test_export_writes_every_documented_metric_with_mode_and_backend_labels(repo
     assert value(found, "flaky_step_retries", **integrated) == 2
     assert value(found, "flaky_step_retries", mode="standalone", **e2e) == 0
     assert value(found, "quarantined_scenarios", **e2e) == 1
-    assert value(found, "quarantine_max_age_days", **e2e) > 365
+    assert value(found, "quarantine_max_age_seconds", **e2e) > 365 * 86400
 
     load = {"mode": "integrated", "backend": "process"}
     assert value(found, "k6_threshold_breaches", **load) == 1  # the last entry, not the first
@@ -335,6 +336,7 @@ def promql_metric_names(expr: str) -> set[str]:
     text = re.sub(r"\$\{?\w+\}?", "", text)  # Grafana variables
     text = re.sub(r"\{[^}]*\}", "", text)  # label matchers
     text = re.sub(r"\[[^\]]*\]", "", text)  # range selectors
+    text = re.sub(r"\boffset\s+[0-9a-z]+", "", text)  # offset modifiers (offset 1h)
     text = re.sub(r"\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)", "", text)
     names = set()
     for match in re.finditer(r"[A-Za-z_:][A-Za-z0-9_:]*", text):
@@ -346,9 +348,35 @@ def promql_metric_names(expr: str) -> set[str]:
     return names
 
 
+def test_every_alert_rule_names_only_metrics_the_export_emits():
+    import yaml
+
+    rules = [r for g in yaml.safe_load(ALERTS.read_text())["groups"] for r in g["rules"]]
+    assert len(rules) >= 4
+    for rule in rules:
+        names = promql_metric_names(rule["expr"])
+        assert names, f"{rule['alert']}: no metric in {rule['expr']!r}"
+        unknown = names - metrics_export.METRIC_NAMES
+        assert not unknown, f"alert {rule['alert']} watches metrics nobody emits: {sorted(unknown)}"
+        assert rule["labels"].get("gate"), f"alert {rule['alert']} names no gate"
+        assert "ci_run" in rule["annotations"]["summary"], f"alert {rule['alert']} does not name the run"
+
+
+def test_promtool_accepts_every_metric_the_export_writes(reports):
+    """`promtool check metrics` lints names and types: counts without _total, base units."""
+    from harness import debian_tools
+
+    if reason := debian_tools.skip_reason("promtool"):
+        pytest.skip(reason)
+    path = metrics_export.export(reports, env=NO_PUSH, now=1700000000.0)
+    proc = debian_tools.run("promtool", "check", "metrics", stdin=path.read_text())
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
 def test_the_promql_name_extractor_ignores_functions_labels_and_variables():
     expr = 'time() - max by (stage) (rate(ci_stage_passed{branch=~"$branch", x="a b"}[5m])) > bool 0'
     assert promql_metric_names(expr) == {"ci_stage_passed"}
+    assert promql_metric_names("avg_over_time(flaky_scenarios[7d] offset 1h)") == {"flaky_scenarios"}
 
 
 def dashboard_panels(dashboard: dict) -> list[dict]:

@@ -1,0 +1,35 @@
+"""Steps of features/notifications.feature: the alert chain on real servers (harness/notifications.py)."""
+
+from behave import given, then, when
+
+from harness import notifications
+
+
+@given("Prometheus, the Pushgateway and Alertmanager are running on loopback")
+def step_stack(context):
+    context.obs = notifications.start_for_scenario(context)
+
+
+@given("a run whose contract gate failed")
+def step_broken_contract_run(context):
+    context.obs_run = notifications.broken_contract_run()
+
+
+@given("a run where every gate passed")
+def step_green_run(context):
+    context.obs_run = notifications.green_run()
+
+
+@when("the run's metrics are pushed to the Pushgateway")
+def step_push(context):
+    notifications.push(context.obs, context.obs_run)
+
+
+@then('within {seconds:d} seconds of the push a notification names the "{gate}" gate and the run')
+def step_notified(context, seconds, gate):
+    notifications.expect_notification(context.obs, context.obs_run, gate, seconds)
+
+
+@then("once Prometheus has judged the run, no notification about it arrives")
+def step_silent(context):
+    notifications.expect_no_notification(context.obs, context.obs_run)
