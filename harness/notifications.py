@@ -253,7 +253,7 @@ def main(argv: list[str] | None = None) -> int:
         f"observability: pushed {result['series_pushed']} series of run {result['run']}; "
         f"judged {result['judged_after_s']}s after the push; stack up in {result['stack_startup_s']}s"
     )
-    names = ", ".join(a["alertname"] for a in result["firing"]) or "none"
+    names = ", ".join(f"{a['alertname']} (gate {a.get('gate', '?')})" for a in result["firing"]) or "none"
     print(f"observability: firing {len(result['firing'])}: {names}")
     for line in result["notifications"]:
         print(f"observability: notified: {line}")

@@ -224,7 +224,7 @@ def observability() -> StageResult:
     )
     alerts_path = REPORTS / "observability" / "run-alerts.json"
     alerts = json.loads(alerts_path.read_text()) if code == 0 and alerts_path.exists() else None
-    firing = sorted({a["alertname"] for a in alerts["firing"]}) if alerts else []
+    firing = sorted({f"{a['alertname']} ({a.get('gate', '?')})" for a in alerts["firing"]}) if alerts else []
     scenarios = _behave_stage("observability", ["@observability"])
     ok = code == 0 and scenarios.status == "passed"
     return StageResult(
@@ -319,6 +319,9 @@ def main(argv: list[str] | None = None) -> int:
     secrets = secret_scan.StageGate()
     for result_dir in ALLURE_RESULTS:  # the report shows this run only
         shutil.rmtree(REPORTS / result_dir, ignore_errors=True)
+    if not args.only:  # a whole run: its metrics (and so its alerts) describe this run, not earlier ones
+        for name in ("metrics.prom", "stages.json"):
+            (REPORTS / name).unlink(missing_ok=True)
     stopped = False
     for name, stage in STAGES.items():
         if args.only and name not in args.only or stopped and name not in ALWAYS_RUN:
