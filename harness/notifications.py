@@ -18,7 +18,6 @@ import argparse
 import json
 import os
 import sys
-import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -46,7 +45,6 @@ class Run:
     run_id: str
     ci_job: str
     pushed_at: float | None = None
-    pushed_unix: float | None = None
     timings: dict[str, float] = field(default_factory=dict)
 
     def env(self, stack: ObsStack) -> dict[str, str]:
@@ -61,11 +59,14 @@ class Run:
 
 
 def _new_run(kind: str, ci_job: str, stages: list[dict], contract: dict | None) -> Run:
-    folder = Path(tempfile.mkdtemp(prefix=f"run-{kind}-"))
+    """The run's files in reports/observability/runs/<run id>/ (evidence of exactly what was pushed)."""
+    run_id = f"{kind}-{uuid.uuid4().hex[:8]}"
+    folder = REPORTS / "observability" / "runs" / run_id
+    folder.mkdir(parents=True)
     (folder / "stages.json").write_text(json.dumps(stages, indent=2))
     if contract is not None:
         (folder / "contract-results.json").write_text(json.dumps(contract, indent=2))
-    return Run(folder=folder, run_id=f"{kind}-{uuid.uuid4().hex[:8]}", ci_job=ci_job)
+    return Run(folder=folder, run_id=run_id, ci_job=ci_job)
 
 
 def broken_contract_run() -> Run:
@@ -97,7 +98,7 @@ def push(stack: ObsStack, run: Run) -> Run:
     """metrics.prom from the run's files (harness/metrics_export.py), pushed to the Pushgateway."""
     env = run.env(stack)
     path = metrics_export.export(run.folder, fresh=True, push_metrics=False, env=env)
-    run.pushed_at, run.pushed_unix = time.monotonic(), time.time()
+    run.pushed_at = time.monotonic()
     if not metrics_export.push_textfile(path, env):
         raise AssertionError(f"pushing {path} to {stack.pushgateway_url} failed (see the error above)")
     return run
@@ -107,23 +108,28 @@ def about(stack: ObsStack, run: Run) -> list[Notification]:
     return [n for n in stack.receiver.notifications() if n.run == run.run_id]
 
 
+def naming(stack: ObsStack, run: Run, gate: str) -> Notification | None:
+    """The first notification labelled with `gate` and the run whose text also names the run."""
+    return next(
+        (n for n in about(stack, run) if n.gate == gate and run.run_id in n.annotations.get("summary", "")),
+        None,
+    )
+
+
 def expect_notification(stack: ObsStack, run: Run, gate: str, within_s: float) -> Notification:
     """The first notification naming `gate` and the run, arriving within `within_s` of the push."""
     assert run.pushed_at is not None, "the run was not pushed"
 
     def named() -> readiness.Observed:
         seen = about(stack, run)
-        hit = next(
-            (n for n in seen if n.gate == gate and run.run_id in n.annotations.get("summary", "")), None
-        )
-        return readiness.Observed(
-            hit is not None, f"{len(seen)} about the run: {[n.describe() for n in seen]}"
-        )
+        found = naming(stack, run, gate) is not None
+        return readiness.Observed(found, f"{len(seen)} about the run: {[n.describe() for n in seen]}")
 
     took = readiness.wait_within(
         f"a notification naming gate {gate!r} and run {run.run_id}", named, run.pushed_at, within_s
     )
-    hit = next(n for n in about(stack, run) if n.gate == gate)
+    hit = naming(stack, run, gate)
+    assert hit is not None
     run.timings["delivery_s"] = round(hit.received_at - run.pushed_at, 2)
     run.timings["checked_after_s"] = round(took, 2)
     evidence = {

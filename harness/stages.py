@@ -225,7 +225,8 @@ def observability() -> StageResult:
     alerts_path = REPORTS / "observability" / "run-alerts.json"
     alerts = json.loads(alerts_path.read_text()) if code == 0 and alerts_path.exists() else None
     firing = sorted({f"{a['alertname']} ({a.get('gate', '?')})" for a in alerts["firing"]}) if alerts else []
-    scenarios = _behave_stage("observability", ["@observability"])
+    # its own feature named, so --behave-arg feature paths meant for other stages do not leave it empty
+    scenarios = _behave_stage("observability", ["@observability"], ["features/notifications.feature"])
     ok = code == 0 and scenarios.status == "passed"
     return StageResult(
         "observability",

@@ -27,8 +27,12 @@ def stack(tmp_path_factory):
     for tool in ("prometheus", "pushgateway", "alertmanager"):
         if reason := debian_tools.skip_reason(tool):
             pytest.skip(reason)
-    with obs_stack.running(tmp_path_factory.mktemp("obs-logs"), lifetime_s=120) as running_stack:
-        yield running_stack
+    reports, notifications.REPORTS = notifications.REPORTS, tmp_path_factory.mktemp("reports")
+    try:
+        with obs_stack.running(tmp_path_factory.mktemp("obs-logs"), lifetime_s=120) as running_stack:
+            yield running_stack
+    finally:
+        notifications.REPORTS = reports
 
 
 @pytest.mark.slow
