@@ -20,14 +20,14 @@ are also kept in `violations` for the report.
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Callable, Iterable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qsl
 
 import httpx
 import jwt
 
+from harness.loopback_server import LoopbackServer
 from seam import digest
 from seam.tokens import MAX_LIFETIME_S
 
@@ -150,22 +150,17 @@ class CheckingProxy:
             "choose": staticmethod(choose or (lambda: None)),
             "violations": self.violations,
         }
-        handler = type("CheckingHandler", (_Proxy,), attrs)
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self._thread = threading.Thread(target=self._server.serve_forever, name="pact-checks", daemon=True)
+        self._server = LoopbackServer(type("CheckingHandler", (_Proxy,), attrs), "pact-checks")
 
     @property
     def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return self._server.base_url
 
     def __enter__(self) -> CheckingProxy:
-        self._thread.start()
+        self._server.__enter__()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
+        self._server.__exit__(*exc)
         for client in self._clients.values():
             client.close()

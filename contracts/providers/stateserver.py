@@ -24,8 +24,10 @@ import json
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from harness.loopback_server import LoopbackServer
 
 Values = dict[str, Any]
 Handler = Callable[[dict[str, Any]], Values | None]
@@ -116,19 +118,15 @@ class StateServer:
 
     def __init__(self, registry: StateRegistry) -> None:
         handler = type("StateHandler", (_Handler,), {"registry": registry})
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self._thread = threading.Thread(target=self._server.serve_forever, name="pact-states", daemon=True)
+        self._server = LoopbackServer(handler, "pact-states")
 
     @property
     def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}/_pact/provider-states"
+        return f"{self._server.base_url}/_pact/provider-states"
 
     def __enter__(self) -> str:
-        self._thread.start()
+        self._server.__enter__()
         return self.url
 
     def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
+        self._server.__exit__(*exc)
