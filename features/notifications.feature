@@ -1,10 +1,10 @@
 @observability @allure.label.epic:Observability
 Feature: A failing gate notifies QA and Engineering
   A run's metrics go to a real Pushgateway; a real Prometheus evaluates observability/alerts.yml
-  and a real Alertmanager routes what fires to the team's webhook (here the harness's receiver;
-  in the GitHub workflow also the chat webhook of the ALERT_WEBHOOK_URL secret). All three run on
-  loopback for the scenario only (harness/obs_stack.py). The run itself is the files a contract
-  stage leaves behind (harness/notifications.py); docs/observability.md, "Alerts".
+  and a real Alertmanager routes what fires to the team's webhook — here the harness's receiver
+  only: these made-up runs never reach the chat webhook the real run notifies in CI. All three run
+  on loopback for the scenario only (harness/obs_stack.py). The run itself is the files a contract
+  stage leaves behind (harness/notifications.py); docs/observability.md, "Alerts and notifications".
 
   Background:
     Given Prometheus, the Pushgateway and Alertmanager are running on loopback

@@ -182,19 +182,24 @@ def record(reports_dir: Path, name: str, value: object) -> Path:
 
 
 @contextmanager
-def stack_for_scenario(reports_dir: Path = REPORTS) -> Iterator[ObsStack]:
-    """A stack for one scenario; its logs land in reports/observability/logs/."""
+def observability_stack(reports_dir: Path, *, notify_team: bool) -> Iterator[ObsStack]:
+    """A stack whose logs land in reports/observability/logs/.
+
+    `notify_team` adds the team's chat webhook (ALERT_WEBHOOK_URL, set in the GitHub workflow)
+    beside the local receiver — for the real run only: the scenarios' made-up broken runs must
+    not page anyone.
+    """
     with running(
         reports_dir / "observability" / "logs",
         lifetime_s=120,
-        extra_webhook=os.environ.get("ALERT_WEBHOOK_URL"),
-    ) as stack:
-        yield stack
+        extra_webhook=os.environ.get("ALERT_WEBHOOK_URL") if notify_team else None,
+    ) as running_stack:
+        yield running_stack
 
 
 def start_for_scenario(context) -> ObsStack:
-    """The stack for a behave scenario, stopped by the scenario's cleanup (whatever the outcome)."""
-    manager = stack_for_scenario()
+    """The stack for a behave scenario (local receiver only), stopped by the scenario's cleanup."""
+    manager = observability_stack(REPORTS, notify_team=False)
     stack = manager.__enter__()
     context.add_cleanup(manager.__exit__, None, None, None)
     return stack
@@ -210,27 +215,27 @@ def push_real_run(reports_dir: Path) -> dict:
         os.environ.get("E2E_RUN_ID") or os.environ.get("GITHUB_RUN_ID") or f"local-{uuid.uuid4().hex[:8]}"
     )
     run = Run(folder=reports_dir, run_id=run_id, ci_job=os.environ.get("METRICS_INSTANCE", "all"))
-    with stack_for_scenario(reports_dir) as stack:
-        env = run.env(stack)
+    with observability_stack(reports_dir, notify_team=True) as obs:
+        env = run.env(obs)
         run.pushed_at = time.monotonic()
         if not metrics_export.push_textfile(metrics, env):
             raise SystemExit(f"observability: pushing {metrics} failed")
         selector = f'{{ci_run="{run.run_id}"}}'
         readiness.wait_until(
             f"Prometheus holding run {run.run_id}",
-            lambda: bool(stack.query(f"metrics_export_timestamp_seconds{selector}")),
+            lambda: bool(obs.query(f"metrics_export_timestamp_seconds{selector}")),
             JUDGE_BUDGET_S,
             0.1,
         )
         seen_at = time.time()
         readiness.wait_until(
-            "rules evaluated", lambda: stack.rules_evaluated_since(seen_at), JUDGE_BUDGET_S, 0.1
+            "rules evaluated", lambda: obs.rules_evaluated_since(seen_at), JUDGE_BUDGET_S, 0.1
         )
-        firing = [a["metric"] for a in stack.query(f'ALERTS{{ci_run="{run.run_id}",alertstate="firing"}}')]
+        firing = [a["metric"] for a in obs.query(f'ALERTS{{ci_run="{run.run_id}",alertstate="firing"}}')]
         if firing:
             readiness.wait_until(
                 "a notification for each firing alert",
-                lambda: {a["alertname"] for a in firing} <= {n.alertname for n in about(stack, run)},
+                lambda: {a["alertname"] for a in firing} <= {n.alertname for n in about(obs, run)},
                 JUDGE_BUDGET_S,
                 0.1,
             )
@@ -238,10 +243,10 @@ def push_real_run(reports_dir: Path) -> dict:
         result = {
             "run": run.run_id,
             "series_pushed": series,
-            "stack_startup_s": round(stack.startup_s, 2),
+            "stack_startup_s": round(obs.startup_s, 2),
             "judged_after_s": round(time.monotonic() - run.pushed_at, 2),
             "firing": firing,
-            "notifications": [n.describe() for n in about(stack, run)],
+            "notifications": [n.describe() for n in about(obs, run)],
         }
     record(reports_dir, "run-alerts", result)
     return result

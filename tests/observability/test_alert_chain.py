@@ -76,3 +76,26 @@ def test_the_receiver_refuses_a_body_that_is_not_a_notification():
         )
         assert ok.status_code == 200
         assert [(n.alertname, n.gate) for n in rx.notifications()] == [("X", "g")]
+
+
+def test_only_the_real_run_reaches_the_team_webhook(monkeypatch, tmp_path):
+    """The scenarios' made-up broken runs must not page the team: their stacks get no chat webhook."""
+    seen: dict[str, object] = {}
+
+    class Recorder:
+        def __init__(self, logs_to, *, lifetime_s, extra_webhook):
+            seen[str(logs_to)] = extra_webhook
+
+        def __enter__(self):
+            return None
+
+        def __exit__(self, *exc):
+            return False
+
+    monkeypatch.setenv("ALERT_WEBHOOK_URL", "https://chat.invalid/hook")
+    monkeypatch.setattr(notifications, "running", Recorder)
+    with notifications.observability_stack(tmp_path / "scenario", notify_team=False):
+        pass
+    with notifications.observability_stack(tmp_path / "run", notify_team=True):
+        pass
+    assert list(seen.values()) == [None, "https://chat.invalid/hook"], seen
