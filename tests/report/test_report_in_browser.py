@@ -31,9 +31,10 @@ ATTACHMENT = "evidence-of-the-failure"
 pytestmark = pytest.mark.slow
 
 
-def _python(code: str, reports: Path, *argv: str) -> subprocess.CompletedProcess:
+def _python(reports: Path, *argv: str) -> subprocess.CompletedProcess:
+    """`python <argv>` from the repo, writing under `reports`, stage-style (no per-run report)."""
     return subprocess.run(
-        [sys.executable, *argv] if not code else [sys.executable, "-c", code],
+        [sys.executable, *argv],
         cwd=REPO,
         env={**os.environ, "E2E_REPORTS_DIR": str(reports), "E2E_REPORT": "0"},
         capture_output=True,
@@ -50,14 +51,14 @@ def report(tmp_path_factory) -> Path:
         pytest.skip("Allure (npm) not installed: run scripts/bootstrap.sh")
     reports = tmp_path_factory.mktemp("reports")
     for feature in ("report_demo_green.feature", "report_demo.feature"):  # two stages, one results folder
-        proc = _python("", reports, "-m", "harness.run_suite", "--no-rerun", f"{SUITE}/{feature}")
+        proc = _python(reports, "-m", "harness.run_suite", "--no-rerun", f"{SUITE}/{feature}")
         assert "Traceback" not in proc.stdout + proc.stderr, proc.stdout + proc.stderr
         assert "report: " not in proc.stdout, "a stage built its own report"
     build = (
         "from harness import stages; "
         "print(stages.generate_report([stages.REPORTS / d for d in stages.ALLURE_RESULTS]))"
     )
-    proc = _python(build, reports)
+    proc = _python(reports, "-c", build)
     index = Path(proc.stdout.strip().splitlines()[-1]) if proc.stdout.strip() else None
     assert index and index.exists(), proc.stdout + proc.stderr
     return index
