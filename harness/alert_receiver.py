@@ -88,9 +88,12 @@ class WebhookReceiver:
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:  # noqa: N802 - http.server's name
-                length = int(self.headers.get("Content-Length") or 0)
-                if length > MAX_BODY:
-                    return self._problem(413, "notification larger than 1 MiB")
+                try:
+                    length = int(self.headers.get("Content-Length") or 0)
+                except ValueError:
+                    return self._problem(400, "Content-Length is not a number")
+                if length < 0 or length > MAX_BODY:
+                    return self._problem(413, "notification larger than 1 MiB (or a negative length)")
                 try:
                     payload = json.loads(self.rfile.read(length) or b"null")
                 except (ValueError, UnicodeDecodeError) as exc:

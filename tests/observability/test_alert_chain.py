@@ -7,6 +7,7 @@ fails, on a green run "a notification names the gate" fails (bounded: it times o
 
 from __future__ import annotations
 
+import http.client
 import json
 import sys
 import time
@@ -70,6 +71,14 @@ def test_the_receiver_refuses_a_body_that_is_not_a_notification():
         assert "not a JSON object" in answer.json()["detail"]
         bad = httpx.post(rx.url, content=b"{nope")
         assert bad.status_code == 400 and "not JSON" in bad.json()["detail"]
+        host_port = rx.url.split("/")[2]
+        conn = http.client.HTTPConnection(host_port, timeout=5)  # httpx refuses to send a bad length
+        conn.putrequest("POST", "/alerts")
+        conn.putheader("Content-Length", "two")
+        conn.endheaders(b"{}")
+        length = conn.getresponse()
+        assert length.status == 400 and b"Content-Length" in length.read()
+        conn.close()
         ok = httpx.post(
             rx.url,
             content=json.dumps({"alerts": [{"status": "firing", "labels": {"alertname": "X", "gate": "g"}}]}),
