@@ -517,3 +517,19 @@ def test_contract_gate_verdicts_become_contract_test_failures_total(tmp_path):
     text = metrics_export.export(tmp_path).read_text()
     line = next(x for x in text.splitlines() if x.startswith("contract_test_failures"))
     assert line.endswith(" 1.0"), line
+
+
+def test_merge_from_folds_every_jobs_metrics_into_one_file(tmp_path):
+    """CI's observability job downloads each job's artifact and pushes one file holding the whole run."""
+    jobs = tmp_path / "jobs"
+    contracts, load = jobs / "contracts-reports", jobs / "load-reports"
+    write(contracts / "contract-results.json", {"failures": 1, "steps": [{"step": "scrub", "ok": False}]})
+    write(load / "load-results.json", [{"mode": "integrated", "backend": "process", "breaches": ["x", "y"]}])
+    metrics_export.export(contracts, env=NO_PUSH, now=1.0)
+    metrics_export.export(load, env=NO_PUSH, now=2.0)
+    run = tmp_path / "reports"
+    assert metrics_export.main(["--reports", str(run), "--merge-from", str(jobs), "--no-push"]) == 0
+    found = samples(run / "metrics.prom")
+    assert value(found, "contract_test_failures") == 1
+    assert value(found, "contract_gate_step_passed", step="scrub") == 0
+    assert value(found, "k6_threshold_breaches", mode="integrated", backend="process") == 2
