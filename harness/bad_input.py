@@ -1,7 +1,8 @@
 """Each kind of bad evidence request, and proof that it changed nothing.
 
 `snapshot` reads COS's outbox before the bad request; `expect_unchanged`
-compares after: same entries, same states — nothing lost, nothing added.
+compares after: the entries accepted before are all there, none went backwards, and the
+outbox's total is the same — nothing added anywhere, not just on the first page.
 """
 
 from __future__ import annotations
@@ -19,8 +20,11 @@ _POISON = {
 }
 
 
-def snapshot(world: World) -> dict[str, str]:
-    return evidence.cos_states(world)
+def snapshot(world: World) -> dict[str, Any]:
+    return {
+        "total": evidence.cos_total(world),
+        "states": evidence.cos_states_of(world, evidence.accepted_keys(world)),
+    }
 
 
 def submit(world: World, kind: str) -> Any:
@@ -67,15 +71,19 @@ def submit(world: World, kind: str) -> Any:
     raise ValueError(f"unknown kind of bad input {kind!r}")
 
 
-def expect_unchanged(world: World, before: dict[str, str]) -> None:
-    after = evidence.cos_states(world)
-    lost = {k: v for k, v in before.items() if k not in after}
-    added = set(after) - set(before)
+def expect_unchanged(world: World, before: dict[str, Any]) -> None:
+    states: dict[str, str | None] = before["states"]
+    assert states, "no evidence was accepted before the bad request, so nothing shows it changed nothing"
+    after = evidence.cos_states_of(world, set(states))
+    lost = {k: v for k, v in states.items() if after.get(k) is None}
     assert not lost, f"entries accepted before are gone: {lost}"
-    assert not added, f"a refused request added entries: {added}"
-    regressed = {k: (before[k], after[k]) for k in before if _rank(after[k]) < _rank(before[k])}
+    regressed = {k: (states[k], after[k]) for k in states if _rank(after[k]) < _rank(states[k])}
     assert not regressed, f"entries went backwards: {regressed}"
+    total = evidence.cos_total(world)
+    assert total == before["total"], (
+        f"a refused request added entries: outbox total {before['total']} → {total}"
+    )
 
 
-def _rank(state: str) -> int:
+def _rank(state: str | None) -> int:
     return {"pending": 0, "published": 1, "acknowledged": 2}.get(state, -1)

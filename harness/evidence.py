@@ -173,11 +173,28 @@ def wait_stored_once(world: World, budget_s: float) -> Reconciliation:
     return ledger
 
 
-def cos_states(world: World) -> dict[str, str]:
-    answer = world.cos.list_evidence()
+def cos_total(world: World) -> int:
+    """How many entries COS's outbox holds (the listing's `total`, not one page of items)."""
+    answer = world.cos.request("GET", "/v1/evidence", params={"limit": 1})
     assert answer.status == 200, f"listing COS evidence failed: {answer.status} {answer.body}"
-    items = answer.body["items"] if isinstance(answer.body, dict) else answer.body
-    return {item["idempotency_key"]: item["state"] for item in items}
+    return int(answer.body["total"])
+
+
+def cos_states_of(world: World, keys: set[str]) -> dict[str, str | None]:
+    """The state of each of these entries (None: COS has none), looked up one by one.
+
+    Never from one page of the listing: the environment is shared, the outbox grows past a page
+    (1000) during a run, and a key beyond it would look missing — or, worse, a new entry beyond
+    it would go unseen.
+    """
+    states: dict[str, str | None] = {}
+    for key in keys:
+        answer = world.cos.request("GET", f"/v1/evidence/{key}")
+        assert answer.status in (200, 404), (
+            f"reading COS evidence {key} failed: {answer.status} {answer.body}"
+        )
+        states[key] = answer.body.get("state") if answer.status == 200 else None
+    return states
 
 
 def wait_acknowledged(world: World, budget_s: float) -> float:
@@ -187,7 +204,7 @@ def wait_acknowledged(world: World, budget_s: float) -> float:
     since = max(s.at for s in world.facts["submissions"] if s.key in keys)
     return wait_within(
         f"COS to record receipts for {len(keys)} evidence",
-        lambda: all(cos_states(world).get(k) == "acknowledged" for k in keys),
+        lambda: all(state == "acknowledged" for state in cos_states_of(world, keys).values()),
         since=since,
         budget_s=budget_s,
         interval_s=0.1,

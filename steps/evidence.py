@@ -56,9 +56,9 @@ def step_acknowledged(context, seconds):
 
 @then('COS shows each of them "{state}" in its outbox')
 def step_state(context, state):
-    states = evidence.cos_states(context.world)
     keys = evidence.accepted_keys(context.world)
     assert keys, "COS accepted no evidence in this scenario"
+    states = evidence.cos_states_of(context.world, keys)
     wrong = {k: states.get(k) for k in keys if states.get(k) != state}
     assert not wrong, f"expected every entry {state!r}, got {wrong}"
 

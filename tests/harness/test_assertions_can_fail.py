@@ -115,3 +115,51 @@ def test_quick_202s_are_at_once_and_nothing_written_is_not() -> None:
     resilience.expect_answered_at_once(_world(**{resilience.WRITER: _Writer([quick])}))
     with pytest.raises(AssertionError, match="no evidence"):
         resilience.expect_answered_at_once(_world(**{resilience.WRITER: _Writer([])}))
+
+
+# --- "nothing new was added" past the first page of COS's outbox --------------------------------
+class _PagedCos:
+    """COS's evidence API as it pages: `GET /v1/evidence` lists at most 1000 entries, plus `total`."""
+
+    PAGE = 1000
+
+    def __init__(self, n: int) -> None:
+        self.entries = {f"old-{i}": "acknowledged" for i in range(n)}
+
+    def _reply(self, status, body):
+        return SimpleNamespace(status=status, body=body, headers={})
+
+    def list_evidence(self, state=None, **_):
+        items = [{"idempotency_key": k, "state": s} for k, s in list(self.entries.items())[: self.PAGE]]
+        return self._reply(200, {"items": items, "total": len(self.entries)})
+
+    def request(self, method, path, params=None, **_):
+        if path == "/v1/evidence":
+            return self.list_evidence()
+        key = path.rsplit("/", 1)[1]
+        if key in self.entries:
+            return self._reply(200, {"idempotency_key": key, "state": self.entries[key]})
+        return self._reply(404, {"reason": "unknown_evidence"})
+
+
+def test_an_entry_added_beyond_the_first_page_is_still_seen() -> None:
+    from harness import bad_input
+
+    cos = _PagedCos(1200)
+    first = evidence.Submission(key="old-1100", document={}, answer=SimpleNamespace(status=202))
+    world = _world(submissions=[first])
+    world.cos = cos
+    before = bad_input.snapshot(world)
+    cos.entries["sneaked-in"] = "pending"  # a refused request that nonetheless stored something
+    with pytest.raises(AssertionError, match="added"):
+        bad_input.expect_unchanged(world, before)
+
+
+def test_the_scenarios_own_entry_beyond_the_first_page_is_found() -> None:
+    cos = _PagedCos(1200)
+    world = _world()
+    world.cos = cos
+    assert evidence.cos_states_of(world, {"old-1100", "missing"}) == {
+        "old-1100": "acknowledged",
+        "missing": None,
+    }
