@@ -1,6 +1,6 @@
 // Allure 3 configuration: one self-contained HTML file (awesome plugin, single-file mode) that
 // opens from disk (file://) and as a CI artifact, with history accumulating across runs so trends
-// (pass rate, durations) show. harness/run_suite.py::generate_report passes the results
+// (pass rate, durations) show. harness/gates/run_suite.py::generate_report passes the results
 // directories and the output folder; E2E_REPORTS_DIR moves history with the reports (tests).
 import { defineConfig } from "allure";
 

@@ -7,11 +7,11 @@
   costs one cold start per mode, not one per scenario.
 - Before the first scenario the run's plan is printed (what runs, what is
   skipped and why) and, on `backend=external`, the deployment is checked
-  (harness/preflight.py): a gap stops the run with what to configure.
-- Every scenario gets a fresh `context.world` (harness.world.World); its HTTP
+  (harness/env/preflight.py): a gap stops the run with what to configure.
+- Every scenario gets a fresh `context.world` (harness.env.world.World); its HTTP
   exchanges, timings and — on failure — the service logs go into Allure.
 - After every scenario the services are left as the run found them
-  (harness/restore.py): faults off, services up, MC's policy and COS healthy.
+  (harness/env/restore.py): faults off, services up, MC's policy and COS healthy.
 """
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ from __future__ import annotations
 from behave import fixture, use_fixture
 from behave.model import Scenario
 
-from harness import flaky, report, session
-from harness.environments import BackendError
-from harness.world import World
+from harness.env import flaky, plan, report, session
+from harness.env.environments import BackendError
+from harness.env.world import World
 
 
 class _RunLayer:
@@ -60,7 +60,7 @@ def before_feature(context, feature) -> None:
 
 def before_scenario(context, scenario: Scenario) -> None:
     context.world = None
-    mode = session.mode_of(scenario.effective_tags)
+    mode = plan.mode_of(scenario.effective_tags)
     if mode is None:
         return
     env = context.session.started.get(mode)

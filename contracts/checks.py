@@ -27,7 +27,7 @@ from urllib.parse import parse_qsl
 import httpx
 import jwt
 
-from harness.loopback_server import LoopbackServer
+from harness.kit.loopback_server import LoopbackServer
 from seam import digest
 from seam.tokens import MAX_LIFETIME_S
 

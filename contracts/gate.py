@@ -1,6 +1,6 @@
 """The contract gates as steps with a verdict, a duration and a readable report.
 
-Used by the CLI (`python -m contracts gate`) and by the behave steps (harness/contracts.py), so
+Used by the CLI (`python -m contracts gate`) and by the behave steps (harness/domain/contracts.py), so
 the terminal, CI and the Allure report say the same thing.
 """
 

@@ -7,6 +7,6 @@ cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh || exit 1
 rm -rf reports/allure-results reports/logs
 mkdir -p reports
-.venv/bin/python -m harness.run_suite "$@"
+.venv/bin/python -m harness.gates.run_suite "$@"
 status=$?
 exit $status

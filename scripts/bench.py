@@ -9,7 +9,7 @@ Starts COS (standalone, temp data dir) and a bare Starlette app (one route retur
 then for each target — reads, writes, the 80/20 mix, the bare endpoint — searches
 stepwise (doubling, then bisecting) for the highest constant arrival rate that holds
 p95 ≤ --p95-ms with 0 % errors and no dropped iterations. Each step is one
-harness.load.run_load call (k6/load.js or k6/bare.js) with its own warm-up.
+harness.load.runner.run_load call (k6/load.js or k6/bare.js) with its own warm-up.
 
 Writes docs/benchmarks.md (table, COS/bare ratios, machine, k6/python versions, date)
 and the raw steps to reports/bench/bench.json. Not part of the tests: the numbers
@@ -34,7 +34,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from harness.load import (  # noqa: E402
+from harness.kit.ports import LOOPBACK, free_port  # noqa: E402
+from harness.kit.processes import ManagedProcess, python_module  # noqa: E402
+from harness.kit.readiness import http_ready, wait_until  # noqa: E402
+from harness.load.runner import (  # noqa: E402
     BARE_SCRIPT,
     COS_SCRIPT,
     Budgets,
@@ -44,9 +47,6 @@ from harness.load import (  # noqa: E402
     k6_binary,
     run_load,
 )
-from harness.ports import LOOPBACK, free_port  # noqa: E402
-from harness.processes import ManagedProcess, python_module  # noqa: E402
-from harness.readiness import http_ready, wait_until  # noqa: E402
 
 USERNAME, PASSWORD = "qa", "qa-dev-password"
 NCPU = len(os.sched_getaffinity(0))

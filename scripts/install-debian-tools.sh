@@ -6,14 +6,14 @@
 # missing, and `apt-get update` runs once, only when something is missing.
 # The packages' init scripts are kept from starting daemons on their default
 # (all-interface) ports: the harness starts its own copies on loopback
-# (harness/obs_stack.py) and stops them at the end of the stage.
+# (harness/kit/obs_stack.py) and stops them at the end of the stage.
 # Prints one line. Set INSTALL_DEBIAN_TOOLS=0 to skip (the tests then skip, saying why).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 [ "${INSTALL_DEBIAN_TOOLS:-1}" = "1" ] || { echo "debian tools: skipped (INSTALL_DEBIAN_TOOLS=0)"; exit 0; }
 
-# package → the binaries that count as having it (harness/debian_tools.py looks for the same)
+# package → the binaries that count as having it (harness/kit/debian_tools.py looks for the same)
 declare -A WANTED=(
   [chromium]="chromium chromium-browser google-chrome google-chrome-stable"
   [prometheus]="prometheus"

@@ -2,7 +2,7 @@
 
 from behave import then, when
 
-from harness import attestation
+from harness.domain import attestation
 
 
 @when("a client asks COS which pack it enforces")

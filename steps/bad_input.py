@@ -2,7 +2,7 @@
 
 from behave import then, when
 
-from harness import bad_input
+from harness.domain import bad_input
 
 
 @when("the QA user sends {kind}")

@@ -2,7 +2,7 @@
 
 from behave import then
 
-from harness import answers
+from harness.domain import answers
 
 
 @then("the answer status is {status:d}")

@@ -2,7 +2,7 @@
 
 from behave import then
 
-from harness import contracts
+from harness.domain import contracts
 
 
 @then("the committed pacts match what the consumers generate")

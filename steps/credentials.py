@@ -2,8 +2,8 @@
 
 from behave import given, then, when
 
-from harness import credentials
-from harness.mc import Conductor
+from harness.domain import credentials
+from harness.env.mc import Conductor
 
 
 @given("the QA user is logged in to COS")

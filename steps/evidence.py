@@ -2,7 +2,7 @@
 
 from behave import given, then, when
 
-from harness import evidence
+from harness.domain import evidence
 
 
 @given("the QA user has already submitted a piece of evidence")

@@ -2,7 +2,7 @@
 
 from behave import given, then, when
 
-from harness import faults, policy, resilience
+from harness.domain import faults, policy, resilience
 
 
 # --- faults on and off ---------------------------------------------------------------------

@@ -2,7 +2,7 @@
 
 from behave import then
 
-from harness import health
+from harness.domain import health
 
 
 @then('COS reports itself healthy in "{mode}" mode')

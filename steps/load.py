@@ -2,7 +2,7 @@
 
 from behave import then
 
-from harness import load_budgets
+from harness.domain import load_budgets
 
 
 @then("at {rate} requests per second for {duration} seconds with {reads}% reads, {budgets}")

@@ -1,8 +1,8 @@
-"""Steps of features/notifications.feature: the alert chain on real servers (harness/notifications.py)."""
+"""Steps of features/notifications.feature: the alert chain on real servers (domain/notifications.py)."""
 
 from behave import given, then, when
 
-from harness import notifications
+from harness.domain import notifications
 
 
 @given("Prometheus, the Pushgateway and Alertmanager are running on loopback")

@@ -2,7 +2,7 @@
 
 from behave import then, when
 
-from harness import packs
+from harness.domain import packs
 
 
 @when('the suite fetches pack "{pack}" from MC')

@@ -2,7 +2,7 @@
 
 from behave import given, then, when
 
-from harness import faults, policy
+from harness.domain import faults, policy
 
 
 @then('COS enforces the "{source}" pack')

@@ -17,8 +17,8 @@ from pathlib import Path
 
 from contracts import COS, MC, REPORT_DIR
 from contracts.providers.stateserver import StateRegistry
-from harness.processes import ManagedProcess
-from harness.readiness import NotReady, http_ready, wait_until
+from harness.kit.processes import ManagedProcess
+from harness.kit.readiness import NotReady, http_ready, wait_until
 
 READY_BUDGET_S = 30.0
 

@@ -42,8 +42,8 @@ from contracts import COS, MC, examples
 from contracts.dsl import canonical
 from contracts.providers import Running, await_ready, spawn
 from contracts.providers.stateserver import State, StateRegistry
-from harness.ports import LOOPBACK, free_port
-from harness.processes import python_module
+from harness.kit.ports import LOOPBACK, free_port
+from harness.kit.processes import python_module
 from seam import bundle, digest, keys
 
 MC_PACK_ENFORCED = "COS enforces the pack revision MC serves"

@@ -26,8 +26,8 @@ from contracts import MC, REPO, render
 from contracts.dsl import canonical
 from contracts.providers import Running, launch
 from contracts.providers.stateserver import State, StateRegistry
-from harness.ports import LOOPBACK, free_port
-from harness.processes import python_module
+from harness.kit.ports import LOOPBACK, free_port
+from harness.kit.processes import python_module
 from seam import bundle, digest, dsse, keys
 
 CLIENT_ID = "companyos"

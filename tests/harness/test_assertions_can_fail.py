@@ -14,8 +14,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from harness import evidence, faults, resilience
-from harness.readiness import NotReady, wait_within
+from harness.domain import evidence, faults, resilience
+from harness.kit.readiness import NotReady, wait_within
 
 
 def _world(**facts):
@@ -143,7 +143,7 @@ class _PagedCos:
 
 
 def test_an_entry_added_beyond_the_first_page_is_still_seen() -> None:
-    from harness import bad_input
+    from harness.domain import bad_input
 
     cos = _PagedCos(1200)
     first = evidence.Submission(key="old-1100", document={}, answer=SimpleNamespace(status=202))

@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 from behave.parser import parse_file
 
-from harness import plan
-from harness.ports import free_port
+from harness.env import plan
+from harness.kit.ports import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 BEHAVE = str(Path(sys.executable).parent / "behave")
@@ -80,8 +80,8 @@ def test_no_cos_where_the_user_pointed_fails_fast_saying_what_to_do(tmp_path):
 
 @pytest.mark.slow
 def test_a_cos_in_the_wrong_mode_is_refused_before_the_first_scenario(tmp_path):
-    from harness.processes import ManagedProcess, python_module
-    from harness.readiness import http_ready, wait_until
+    from harness.kit.processes import ManagedProcess, python_module
+    from harness.kit.readiness import http_ready, wait_until
 
     port = free_port()
     cos = ManagedProcess(
@@ -113,9 +113,10 @@ def test_a_cos_in_the_wrong_mode_is_refused_before_the_first_scenario(tmp_path):
 @pytest.mark.slow
 def test_restore_puts_back_the_policy_and_the_network_and_waits_until_cos_is_healthy(tmp_path):
     from faultproxy.client import ToxiproxyClient
-    from harness import policy, restore
-    from harness.backends import open_environment
-    from harness.mc import Conductor
+    from harness.domain import policy
+    from harness.env import restore
+    from harness.env.backends import open_environment
+    from harness.env.mc import Conductor
 
     userdata = {"log_dir": str(tmp_path / "logs"), "poll_interval": "0.2"}
     with open_environment("process", "integrated", userdata) as env:
@@ -159,7 +160,7 @@ def test_the_suite_runner_counts_a_run_stopped_by_the_preflight_as_failed(tmp_pa
         [
             sys.executable,
             "-m",
-            "harness.run_suite",
+            "harness.gates.run_suite",
             "--no-report",
             "-D",
             "backend=external",

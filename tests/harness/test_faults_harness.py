@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from cosclient import Reply
-from harness import cos_metrics, resilience
+from harness.domain import cos_metrics, resilience
 
 METRICS_BEFORE = """\
 # TYPE evidence_publish_retries counter

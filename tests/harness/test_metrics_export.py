@@ -24,8 +24,8 @@ from prometheus_client.parser import text_string_to_metric_families
 REPO = Path(__file__).resolve().parents[2]
 if str(REPO) not in sys.path:  # plain `pytest` as well as `python -m pytest`
     sys.path.insert(0, str(REPO))
-
-from harness import metrics_export  # noqa: E402
+# noqa: E402
+from harness.records import metrics_export  # noqa: E402
 
 DASHBOARD = REPO / "observability" / "grafana-dashboard.json"
 ALERTS = REPO / "observability" / "alerts.yml"
@@ -364,7 +364,7 @@ def test_every_alert_rule_names_only_metrics_the_export_emits():
 
 def test_promtool_accepts_every_metric_the_export_writes(reports):
     """`promtool check metrics` lints names and types: counts without _total, base units."""
-    from harness import debian_tools
+    from harness.kit import debian_tools
 
     if reason := debian_tools.skip_reason("promtool"):
         pytest.skip(reason)
@@ -470,8 +470,8 @@ def test_the_workflow_runs_the_stages_as_jobs_in_order():
     assert jobs["unit"]["needs"] == []
     for name, job in jobs.items():
         body = "\n".join(job["body"])  # type: ignore[arg-type]
-        assert f"python -m harness.stages --only {name}" in body, name
-        assert "python -m harness.metrics_export --reports reports" in body, name
+        assert f"python -m harness.gates.stages --only {name}" in body, name
+        assert "python -m harness.records.metrics_export --reports reports" in body, name
         assert "hashFiles('requirements.txt')" in body and "path: .venv" in body, f"{name}: venv cache"
         assert "reports/metrics.prom" in body, f"{name}: metrics artifact"
 
@@ -492,7 +492,7 @@ def test_the_workflow_matrix_caches_and_artifacts():
 
 
 def test_every_stage_of_the_stage_runner_has_a_job():
-    from harness import stages
+    from harness.gates import stages
 
     assert set(stages.STAGES) <= set(workflow_jobs(WORKFLOW.read_text()))
 
@@ -508,8 +508,8 @@ def test_the_workflow_is_valid_yaml_when_pyyaml_is_available():
 
 def test_contract_gate_verdicts_become_contract_test_failures_total(tmp_path):
     from contracts.gate import StepResult
-    from harness import contracts as contract_steps
-    from harness import metrics_export
+    from harness.domain import contracts as contract_steps
+    from harness.records import metrics_export
 
     contract_steps.record(StepResult("drift", True, 1.0, ""), tmp_path)
     contract_steps.record(StepResult("scrub", False, 0.1, ""), tmp_path)

@@ -1,6 +1,6 @@
 """A scenario tagged for both modes runs in both — so none may carry both tags at once.
 
-harness/session.py runs a scenario whose effective tags name both `@standalone` and
+harness/env/session.py runs a scenario whose effective tags name both `@standalone` and
 `@integrated` only once, in the integrated environment; the tags would promise a standalone run
 that never happens. Both modes are written as a Scenario Outline with one `Examples:` table per
 mode (each example row then carries exactly one mode tag).

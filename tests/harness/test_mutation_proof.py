@@ -1,4 +1,4 @@
-"""The behavioural mutation proof counts honestly (harness/mutation_proof.py, issue 12 §2).
+"""The behavioural mutation proof counts honestly (harness/gates/mutation_proof.py, issue 12 §2).
 
 - A suite broken in a way unrelated to the mutation (here: COS answers evidence 201, which the
   owning scenario also rejects) fails the baseline first: the run says so and counts nothing
@@ -16,7 +16,7 @@ from pathlib import Path
 
 from companyos import mutations as cos_mutations
 from conductor import mutations as mc_mutations
-from harness import mutation_proof as mp
+from harness.gates import mutation_proof as mp
 
 REPO = Path(__file__).resolve().parents[2]
 FAST = mp.Entry(

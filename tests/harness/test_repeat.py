@@ -1,4 +1,4 @@
-"""`--repeat N` (harness/repeat.py): per-scenario pass rates from the reports each repetition leaves.
+"""`--repeat N` (harness/gates/repeat.py): per-scenario pass rates from the reports each repetition leaves.
 
 The stage is a stand-in that writes behave JSON the way run_suite does (first-run outcomes), so
 the tally, the flaky/always-failing verdicts and the stale-file guard are checked on known data.
@@ -10,7 +10,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness import repeat
+from harness.gates import repeat
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""The rerun of failed scenarios, on the real runner: `python -m harness.run_suite` → real behave.
+"""The rerun of failed scenarios, on the real runner: `python -m harness.gates.run_suite` → real behave.
 
 A scenario that fails on its first attempt only must be rerun by location and
 reported flaky (summary, console, Allure, metrics); one that fails on both
@@ -29,7 +29,7 @@ def run(tmp_path_factory) -> tuple[subprocess.CompletedProcess, Path]:
     reports = tmp_path_factory.mktemp("reports")
     flip = tmp_path_factory.mktemp("flip")
     proc = subprocess.run(
-        [sys.executable, "-m", "harness.run_suite", "--no-report", "-D", f"flip_dir={flip}", FEATURE],
+        [sys.executable, "-m", "harness.gates.run_suite", "--no-report", "-D", f"flip_dir={flip}", FEATURE],
         cwd=REPO,
         env={**os.environ, "E2E_REPORTS_DIR": str(reports)},
         capture_output=True,

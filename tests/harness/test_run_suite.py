@@ -17,8 +17,9 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 if str(REPO) not in sys.path:  # plain `pytest` as well as `python -m pytest`
     sys.path.insert(0, str(REPO))
-
-from harness import run_suite  # noqa: E402
+# noqa: E402
+from harness.gates import run_suite  # noqa: E402
+from harness.records import outcomes  # noqa: E402
 
 
 def scenario(line: int, name: str, status: str, *tags: str) -> dict:
@@ -75,58 +76,58 @@ def runs(tmp_path: Path) -> tuple[dict, dict]:
         scenario(9, "broken", "failed", "integrated"),
         scenario(12, "parked", "failed", "integrated", "quarantine", "quarantine-since:2025-01-01"),
     )
-    return run_suite.scenario_results(first), run_suite.scenario_results(rerun)
+    return outcomes.scenario_results(first), outcomes.scenario_results(rerun)
 
 
 def test_scenario_results_keys_by_location_and_name_with_feature_tags_inherited(tmp_path):
     path = behave_json(
         tmp_path / "b.json", scenario(3, "steady", "passed", "standalone"), feature_tags=("load",)
     )
-    assert run_suite.scenario_results(path) == {KEY_OK: ("passed", ["standalone", "load"])}
+    assert outcomes.scenario_results(path) == {KEY_OK: ("passed", ["standalone", "load"])}
 
 
 def test_scenario_results_of_a_missing_or_empty_file_is_empty(tmp_path):
-    assert run_suite.scenario_results(tmp_path / "absent.json") == {}
+    assert outcomes.scenario_results(tmp_path / "absent.json") == {}
     (tmp_path / "empty.json").write_text("")
-    assert run_suite.scenario_results(tmp_path / "empty.json") == {}
+    assert outcomes.scenario_results(tmp_path / "empty.json") == {}
 
 
 def test_a_scenario_passing_only_on_the_rerun_is_flaky_and_still_passes(runs):
-    outcome = run_suite.classify(*runs)
+    outcome = outcomes.classify(*runs)
     assert outcome.flaky == [KEY_FLAKY]
     assert KEY_FLAKY in outcome.passed
     assert KEY_FLAKY not in outcome.failed
 
 
 def test_a_failure_on_both_runs_is_counted_and_gates(runs):
-    outcome = run_suite.classify(*runs)
+    outcome = outcomes.classify(*runs)
     assert outcome.failed == [KEY_BROKEN]
 
 
 def test_a_quarantined_failure_is_listed_but_does_not_gate(runs):
-    outcome = run_suite.classify(*runs)
+    outcome = outcomes.classify(*runs)
     assert outcome.quarantined_failed == [KEY_QUARANTINED]
     assert KEY_QUARANTINED not in outcome.failed
 
 
 def test_passes_and_skips_are_sorted_out(runs):
-    outcome = run_suite.classify(*runs)
+    outcome = outcomes.classify(*runs)
     assert outcome.passed == [KEY_OK, KEY_FLAKY]
     assert outcome.skipped == [KEY_SKIPPED]
 
 
 def test_without_a_rerun_a_failure_stays_a_failure(runs):
     first, _ = runs
-    outcome = run_suite.classify(first, {})
+    outcome = outcomes.classify(first, {})
     assert outcome.flaky == []
     assert outcome.failed == [KEY_FLAKY, KEY_BROKEN]
 
 
 def test_a_quarantined_scenario_that_passes_on_the_rerun_is_flaky_not_quarantined(tmp_path):
     tags = ("quarantine", "quarantine-since:2025-01-01")
-    first = run_suite.scenario_results(behave_json(tmp_path / "a.json", scenario(3, "q", "failed", *tags)))
-    rerun = run_suite.scenario_results(behave_json(tmp_path / "b.json", scenario(3, "q", "passed", *tags)))
-    outcome = run_suite.classify(first, rerun)
+    first = outcomes.scenario_results(behave_json(tmp_path / "a.json", scenario(3, "q", "failed", *tags)))
+    rerun = outcomes.scenario_results(behave_json(tmp_path / "b.json", scenario(3, "q", "passed", *tags)))
+    outcome = outcomes.classify(first, rerun)
     assert outcome.flaky == ["features/demo.feature:3 q"]
     assert outcome.quarantined_failed == []
 
@@ -135,7 +136,7 @@ def test_a_quarantined_scenario_that_passes_on_the_rerun_is_flaky_not_quarantine
 
 
 def test_quarantined_scenarios_are_listed_with_their_age_oldest_first(tmp_path):
-    first = run_suite.scenario_results(
+    first = outcomes.scenario_results(
         behave_json(
             tmp_path / "b.json",
             scenario(3, "recent", "passed", "quarantine", "quarantine-since:2025-03-01"),
@@ -145,8 +146,8 @@ def test_quarantined_scenarios_are_listed_with_their_age_oldest_first(tmp_path):
             scenario(15, "not quarantined", "failed"),
         )
     )
-    outcome = run_suite.classify(first, {})
-    listed = run_suite.quarantined(first, outcome, today=date(2025, 3, 11))
+    outcome = outcomes.classify(first, {})
+    listed = outcomes.quarantined(first, outcome, today=date(2025, 3, 11))
     assert [(q.scenario.split(" ", 1)[1], q.since, q.age_days, q.result) for q in listed] == [
         ("old", "2025-01-01", 69, "failed"),
         ("recent", "2025-03-01", 10, "passed"),
@@ -160,16 +161,16 @@ def test_quarantined_scenarios_are_listed_with_their_age_oldest_first(tmp_path):
 
 
 def test_a_feature_level_quarantine_tag_covers_its_scenarios(tmp_path):
-    first = run_suite.scenario_results(
+    first = outcomes.scenario_results(
         behave_json(
             tmp_path / "b.json",
             scenario(3, "a", "failed"),
             feature_tags=("quarantine", "quarantine-since:2025-03-10"),
         )
     )
-    outcome = run_suite.classify(first, {})
+    outcome = outcomes.classify(first, {})
     assert outcome.quarantined_failed == ["features/demo.feature:3 a"]
-    (q,) = run_suite.quarantined(first, outcome, today=date(2025, 3, 11))
+    (q,) = outcomes.quarantined(first, outcome, today=date(2025, 3, 11))
     assert (q.since, q.age_days) == ("2025-03-10", 1)
 
 
@@ -267,7 +268,7 @@ def test_main_with_no_rerun_keeps_failures(fake_run, tmp_path):
 
 
 def test_a_broken_metrics_export_does_not_change_the_verdict(fake_run, tmp_path, monkeypatch, capsys):
-    from harness import metrics_export
+    from harness.records import metrics_export
 
     def boom(*_args, **_kwargs):
         raise RuntimeError("disk full")

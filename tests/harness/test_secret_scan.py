@@ -1,5 +1,5 @@
 """Secrets never in artifacts (issue 13): the scan finds each kind of planted secret without
-printing it, lets redaction markers through, gates every stage of harness/stages.py, and the
+printing it, lets redaction markers through, gates every stage of harness/gates/stages.py, and the
 services' own startup logs name their development defaults without their values."""
 
 from __future__ import annotations
@@ -15,11 +15,11 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 
-from harness import secret_scan, stages
-from harness.ports import LOOPBACK, free_port
-from harness.processes import ManagedProcess, python_module
-from harness.readiness import http_ready, wait_until
-from harness.secret_scan import CREDENTIAL, JWT, PRIVATE_KEY, SECRET_FIELD, known_secrets, scan_tree
+from harness.gates import secret_scan, stages
+from harness.gates.secret_scan import CREDENTIAL, JWT, PRIVATE_KEY, SECRET_FIELD, known_secrets, scan_tree
+from harness.kit.ports import LOOPBACK, free_port
+from harness.kit.processes import ManagedProcess, python_module
+from harness.kit.readiness import http_ready, wait_until
 from seam import keys
 
 REPO = Path(__file__).resolve().parents[2]
@@ -83,7 +83,7 @@ def test_each_planted_secret_is_found_by_file_and_kind_and_never_printed(tmp_pat
     planted = _plant(tmp_path)
     _clean(tmp_path)
     proc = subprocess.run(
-        [sys.executable, "-m", "harness.secret_scan", str(tmp_path)],
+        [sys.executable, "-m", "harness.gates.secret_scan", str(tmp_path)],
         cwd=REPO,
         capture_output=True,
         text=True,

@@ -22,7 +22,7 @@ def test_a_broken_gate_fails_the_run_at_its_stage(tmp_path):
         [
             sys.executable,
             "-m",
-            "harness.stages",
+            "harness.gates.stages",
             "--only",
             "e2e",
             "--only",

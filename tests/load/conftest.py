@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from harness.ports import LOOPBACK, free_port
-from harness.processes import ManagedProcess, python_module
-from harness.readiness import NotReady, http_ready, wait_until
+from harness.kit.ports import LOOPBACK, free_port
+from harness.kit.processes import ManagedProcess, python_module
+from harness.kit.readiness import NotReady, http_ready, wait_until
 
 HERE = Path(__file__).resolve().parent
 READY_BUDGET_S = 30.0

@@ -14,9 +14,9 @@ import re
 
 import pytest
 
-from harness import browser, debian_tools
-from harness.load import DASHBOARD_FILE, Budgets, LoadProfile, _k6_process_env, run_load
-from harness.secret_scan import known_secrets, scan_bytes, scan_tree
+from harness.gates.secret_scan import known_secrets, scan_bytes, scan_tree
+from harness.kit import browser, debian_tools
+from harness.load.runner import DASHBOARD_FILE, Budgets, LoadProfile, _k6_process_env, run_load
 
 _DATA = re.compile(
     r'<script id="data" type="application/json; charset=utf-8; gzip; base64">\s*(.*?)\s*</script>', re.S

@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from harness.load import (
+from harness.load.runner import (
     COS_SCRIPT,
     Breach,
     Budgets,

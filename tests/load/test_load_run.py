@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from harness.load import Budgets, LoadProfile, run_load
+from harness.load.runner import Budgets, LoadProfile, run_load
 
 pytestmark = pytest.mark.slow
 

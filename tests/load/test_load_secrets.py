@@ -8,8 +8,8 @@ import json
 
 import pytest
 
-from harness.load import Budgets, LoadProfile, run_load, scrub_summary
-from harness.secret_scan import scan_tree
+from harness.gates.secret_scan import scan_tree
+from harness.load.runner import Budgets, LoadProfile, run_load, scrub_summary
 
 
 @pytest.mark.slow
@@ -28,7 +28,7 @@ def test_a_real_k6_summary_carries_no_cos_token(start_cos, credentials, tmp_path
     doc = json.loads(result.summary_json.read_text())
     sections = sorted(doc["k6"])  # only the names: a failure message must not print the tokens
     assert "setup_data" not in sections, sections
-    assert doc["k6"]["metrics"], "the summary still carries what harness/load.py reads"
+    assert doc["k6"]["metrics"], "the summary still carries what harness/load/runner.py reads"
     findings = scan_tree(out)
     assert findings == [], "\n".join(f.describe() for f in findings)
 

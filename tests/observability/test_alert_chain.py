@@ -18,9 +18,9 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
-
-from harness import debian_tools, notifications, obs_stack, readiness  # noqa: E402
-from harness.alert_receiver import WebhookReceiver  # noqa: E402
+from harness.domain import notifications  # noqa: E402
+from harness.kit import debian_tools, obs_stack, readiness  # noqa: E402
+from harness.kit.alert_receiver import WebhookReceiver  # noqa: E402
 
 
 @pytest.fixture(scope="module")

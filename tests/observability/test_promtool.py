@@ -2,7 +2,7 @@
 
 `promtool check rules` (syntax, templates), `promtool test rules` (observability/alerts.test.yml:
 each rule fires on its failure, names gate and run, and a green run fires nothing),
-`promtool check config` and `amtool check-config` on the configs harness/obs_stack.py renders.
+`promtool check config` and `amtool check-config` on the configs harness/kit/obs_stack.py renders.
 Skipped only when the tools are absent and scripts/install-debian-tools.sh never ran here.
 """
 
@@ -17,8 +17,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
-
-from harness import debian_tools, obs_stack  # noqa: E402
+from harness.kit import debian_tools, obs_stack  # noqa: E402
 
 OBS = REPO / "observability"
 

@@ -1,8 +1,8 @@
 """The Allure report as a person sees it: opened from disk in headless Chromium.
 
 Two "stages" of a tiny real behave suite (tests/report/demo_suite: one stage 2 green, the
-other 2 green + 1 red with an attachment) run through `python -m harness.run_suite` the
-way harness/stages.py runs them (E2E_REPORT=0, one shared results folder), then the one
+other 2 green + 1 red with an attachment) run through `python -m harness.gates.run_suite` the
+way harness/gates/stages.py runs them (E2E_REPORT=0, one shared results folder), then the one
 report of the run is built by the same function `make test` uses. Chromium opens it as
 file:// (no server: the old multi-file report showed a spinner forever there) and we read
 the rendered text: every scenario of both stages counted, the failure's error message, and
@@ -21,8 +21,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
-
-from harness import browser, debian_tools  # noqa: E402
+from harness.kit import browser, debian_tools  # noqa: E402
 
 SUITE = "tests/report/demo_suite/features"
 ERROR = "the receipt never arrived (demo failure 4711)"
@@ -51,11 +50,11 @@ def report(tmp_path_factory) -> Path:
         pytest.skip("Allure (npm) not installed: run scripts/bootstrap.sh")
     reports = tmp_path_factory.mktemp("reports")
     for feature in ("report_demo_green.feature", "report_demo.feature"):  # two stages, one results folder
-        proc = _python(reports, "-m", "harness.run_suite", "--no-rerun", f"{SUITE}/{feature}")
+        proc = _python(reports, "-m", "harness.gates.run_suite", "--no-rerun", f"{SUITE}/{feature}")
         assert "Traceback" not in proc.stdout + proc.stderr, proc.stdout + proc.stderr
         assert "report: " not in proc.stdout, "a stage built its own report"
     build = (
-        "from harness import stages; "
+        "from harness.gates import stages; "
         "print(stages.generate_report([stages.REPORTS / d for d in stages.ALLURE_RESULTS]))"
     )
     proc = _python(reports, "-c", build)

@@ -1,0 +1,194 @@
+"""Decisions, enforced packs, and publishing revisions at MC.
+
+The reload scenarios need three things: what COS enforces now (its
+attestation), a way to make MC publish a changed revision, and a bounded wait
+for COS to enforce (or reject) it, reporting how long it took.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from harness.env.mc import Conductor
+from harness.env.world import World
+from harness.kit.readiness import wait_within
+from seam import bundle
+
+PACK = "policy-pack-v0"
+POLICY_DIR = Path(__file__).resolve().parents[2] / "policy" / PACK
+
+
+@dataclass(frozen=True)
+class Decision:
+    allow: bool
+    reasons: list[str]
+    digest: str
+
+
+def decide(world: World, roles: list[str], action: str) -> Decision:
+    answer = world.cos.authorize({"user": "qa", "roles": roles}, action)
+    assert answer.status == 200, f"decision request failed: {answer.status} {answer.body}"
+    body = answer.body
+    missing = [f for f in ("allow", "reasons", "policy") if not isinstance(body, dict) or f not in body]
+    assert not missing, f"COS decision lacks {missing} (the seam promises allow, reasons, policy): {body}"
+    return Decision(allow=body["allow"], reasons=body["reasons"], digest=body["policy"]["digest"])
+
+
+def enforced(world: World) -> dict:
+    answer = world.cos.attestation()
+    assert answer.status == 200, f"attestation failed: {answer.status} {answer.body}"
+    return answer.body
+
+
+def mc_pack_digest(world: World) -> str:
+    """The SHA-256 of the pack MC serves now (from its strong ETag)."""
+    mc = Conductor(world.env)
+    try:
+        reply = mc.get(f"/v1/policy/packs/{PACK}", mc.access_token(["policy:read"]), method="HEAD")
+        assert reply.status == 200, f"MC HEAD pack failed: {reply.status}"
+        return reply.headers["etag"].strip('"').removeprefix("sha256-")
+    finally:
+        mc.close()
+
+
+def wait_enforcing(world: World, digest: str, budget_s: float, since: float | None = None) -> float:
+    """Seconds from `since` (default: now) until COS's attestation names `digest`.
+
+    Fails when that takes longer than `budget_s`, or the budget was spent before the check.
+    """
+    return wait_within(
+        f"COS to enforce pack {digest[:12]}…",
+        lambda: enforced(world).get("digest", "").removeprefix("sha256:") == digest,
+        since=time.monotonic() if since is None else since,
+        budget_s=budget_s,
+    )
+
+
+def frozen_revision_files(action: str) -> dict[str, str]:
+    """The example pack's sources with `action` added to the frozen list."""
+    files = bundle.read_dir(POLICY_DIR)
+    data = json.loads(files["data.json"])
+    data["frozen_actions"] = sorted(set(data.get("frozen_actions", [])) | {action})
+    files["data.json"] = json.dumps(data, indent=2)
+    return files
+
+
+def publish_good_and_wait(world: World, budget_s: float) -> dict:
+    """Publish the example pack as a fresh, validly signed revision; wait until COS enforces it.
+
+    Reload scenarios start from here so each has a known last-known-good,
+    whatever an earlier scenario left MC serving.
+    """
+    mc = Conductor(world.env)
+    try:
+        revision = f"good-{uuid.uuid4().hex[:8]}"
+        published = mc.publish_revision(PACK, revision, bundle.read_dir(POLICY_DIR), signing="valid")
+    finally:
+        mc.close()
+    wait_enforcing(world, published["digest"], budget_s)
+    return enforced(world)
+
+
+def publish_frozen(world: World, action: str, signing: str = "valid") -> dict:
+    """Publish a new revision at MC that freezes `action`; returns {revision, digest, published_at}."""
+    mc = Conductor(world.env)
+    try:
+        revision = f"freeze-{action}-{uuid.uuid4().hex[:8]}"
+        published = mc.publish_revision(PACK, revision, frozen_revision_files(action), signing=signing)
+        published["published_at"] = time.monotonic()
+        return published
+    finally:
+        mc.close()
+
+
+def reload_failures(world: World) -> float:
+    """Sum of `policy_reload_failure_total` over all reasons in COS's /metrics."""
+    total = 0.0
+    for line in world.cos.metrics_text().splitlines():
+        if line.startswith("policy_reload_failure_total"):
+            total += float(line.rsplit(" ", 1)[1])
+    return total
+
+
+@dataclass
+class BackgroundDecisions:
+    """Threads asking COS for decisions until stopped; counts failures, not sleeps."""
+
+    world: World
+    threads: int = 4
+    ok: int = 0
+    failed: list[str] = field(default_factory=list)
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _workers: list[threading.Thread] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def start(self) -> BackgroundDecisions:
+        from cosclient import CompanyOSClient
+
+        token = self.world.cos.token
+
+        def run() -> None:
+            client = CompanyOSClient(self.world.env.endpoints.cos_url, token=token)
+            try:
+                while not self._stop.is_set():
+                    try:
+                        answer = client.authorize({"user": "qa", "roles": ["developer"]}, "read")
+                        good = (
+                            answer.status == 200 and isinstance(answer.body, dict) and "allow" in answer.body
+                        )
+                        detail = f"{answer.status}"
+                    except Exception as exc:  # noqa: BLE001 - a transport failure is a failed request
+                        good, detail = False, f"{type(exc).__name__}: {exc}"
+                    with self._lock:
+                        if good:
+                            self.ok += 1
+                        else:
+                            self.failed.append(detail)
+            finally:
+                client.close()
+
+        for _ in range(self.threads):
+            t = threading.Thread(target=run, daemon=True)
+            t.start()
+            self._workers.append(t)
+        return self
+
+    def stop(self) -> tuple[int, list[str]]:
+        self._stop.set()
+        for t in self._workers:
+            t.join(timeout=10)
+        return self.ok, self.failed
+
+    def expect_none_failed(self, during: str) -> None:
+        """Stop the traffic, note the counts for the report, and assert nothing failed."""
+        ok, failed = self.stop()
+        self.world.note(f"decisions during {during}", f"ok: {ok}, failed: {len(failed)} {failed[:10]}")
+        assert ok > 0, "the background traffic made no request at all"
+        assert not failed, f"{len(failed)} of {ok + len(failed)} decision requests failed: {failed[:5]}"
+
+
+def wait_reload_failure(world: World, before: float, budget_s: float, since: float) -> float:
+    """Seconds from `since` (the publish) until COS counts one more reload failure than `before`."""
+    return wait_within(
+        "COS to reject the defective pack",
+        lambda: reload_failures(world) > before,
+        since=since,
+        budget_s=budget_s,
+    )
+
+
+def cold_start_cos(world: World) -> float:
+    """Restart COS with an empty data dir (no LKG, no pinned state); seconds to ready."""
+    from harness.env.environments import COS
+
+    world.env.control.stop(COS)
+    took = world.env.control.start(COS, fresh_data=True)
+    from harness.domain import credentials
+
+    credentials.login(world)
+    return took

@@ -1,0 +1,347 @@
+"""The gates, in order, as CI runs them: one table, one plain summary line.
+
+Stages: unit (pytest) → contracts → e2e (behave, both modes) → faults →
+mutations (behavioural mutation proof) → load → compose → observability (the
+run's metrics on a real Prometheus/Alertmanager; runs even after a failed stage,
+because a failed run is what it must report). A stage whose tooling
+is not part of this checkout yet is listed as `absent` rather than silently
+skipped. Any failing stage fails the run; the last line is `N passed, N failed`
+summed over pytest and behave, just after the path of the one Allure report of
+the whole run. `--repeat N` measures flakiness (harness/gates/repeat.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from harness.gates import secret_scan
+from harness.gates.run_suite import export_metrics, generate_report
+
+REPO = Path(__file__).resolve().parents[2]
+PY = str(REPO / ".venv" / "bin" / "python")
+REPORTS = Path(os.environ.get("E2E_REPORTS_DIR", REPO / "reports"))
+BEHAVE_ARGS: list[str] = []  # extra behave arguments for every behave stage (--behave-arg)
+CI_LOAD_DURATION_S = 20
+# The one report of the run is built at the end from these; behave stages skip their own (E2E_REPORT=0).
+ALLURE_RESULTS = ("allure-results", "external/allure-results", "compose-stage/allure-results")
+NO_STAGE_REPORT = {"E2E_REPORT": "0"}
+_PYTEST_COUNTS = re.compile(r"(\d+) (passed|failed|error|errors)")
+
+
+@dataclass
+class StageResult:
+    name: str
+    status: str  # passed | failed | absent
+    seconds: float
+    passed: int = 0
+    failed: int = 0
+    note: str = ""
+
+
+def _run(argv: list[str], log: Path, env: dict[str, str] | None = None) -> tuple[int, str]:
+    """Run a command, streaming its output to our stdout and to a log file."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    out: list[str] = []
+    with subprocess.Popen(
+        argv, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env
+    ) as proc:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            sys.stdout.write(line)
+            out.append(line)
+        code = proc.wait()
+    text = "".join(out)
+    log.write_text(text)
+    return code, text
+
+
+def _plain_counts(text: str) -> tuple[int, int]:
+    """The last `N passed, N failed` line a script printed."""
+    for line in reversed(text.strip().splitlines()):
+        m = re.fullmatch(r"\s*(\d+) passed, (\d+) failed.*", line)
+        if m:
+            return int(m.group(1)), int(m.group(2))
+    return 0, 0
+
+
+def _pytest_counts(text: str) -> tuple[int, int]:
+    tail = text.strip().splitlines()[-1] if text.strip() else ""
+    counts = {k: int(n) for n, k in _PYTEST_COUNTS.findall(tail)}
+    return counts.get("passed", 0), counts.get("failed", 0) + counts.get("error", 0) + counts.get("errors", 0)
+
+
+def unit() -> StageResult:
+    t0 = time.monotonic()
+    code, text = _run(
+        [PY, "-m", "pytest", "tests", "-q", "-p", "no:cacheprovider"],
+        REPORTS / "stages" / "unit.log",
+    )
+    passed, failed = _pytest_counts(text)
+    ok = code == 0
+    return StageResult(
+        "unit", "passed" if ok else "failed", time.monotonic() - t0, passed, failed or (0 if ok else 1)
+    )
+
+
+def _behave_stage(name: str, tags: list[str], extra: list[str] | None = None) -> StageResult:
+    t0 = time.monotonic()
+    code, _ = _run(
+        [PY, "-m", "harness.gates.run_suite", *[f"--tags={t}" for t in tags], *(extra or []), *BEHAVE_ARGS],
+        REPORTS / "stages" / f"{name}.log",
+        env={**os.environ, **NO_STAGE_REPORT},
+    )
+    summary_path = REPORTS / "suite-summary.json"
+    summary = json.loads(summary_path.read_text()) if summary_path.exists() else {}
+    note = f"flaky {len(summary.get('flaky', []))}" if summary.get("flaky") else ""
+    return StageResult(
+        name,
+        "passed" if code == 0 else "failed",
+        time.monotonic() - t0,
+        summary.get("passed", 0),
+        summary.get("failed", 0 if code == 0 else 1),
+        note,
+    )
+
+
+def _absent(name: str, why: str) -> StageResult:
+    print(f"stage {name}: absent — {why}")
+    return StageResult(name, "absent", 0.0, note=why)
+
+
+def contracts() -> StageResult:
+    """Consumer tests, drift, scrub, verification and the mutation proof, via features/contracts.feature."""
+    return _behave_stage("contracts", ["@contract"])
+
+
+def compose() -> StageResult:
+    script = REPO / "scripts" / "compose-stage.sh"
+    if not script.exists():
+        return _absent("compose", "scripts/compose-stage.sh not in this checkout")
+    t0 = time.monotonic()
+    code, text = _run(["bash", str(script)], REPORTS / "stages" / "compose.log")
+    passed, failed = _plain_counts(text)
+    return StageResult(
+        "compose",
+        "passed" if code == 0 else "failed",
+        time.monotonic() - t0,
+        passed,
+        failed if code == 0 else max(failed, 1),
+    )
+
+
+def e2e() -> StageResult:
+    mode = os.environ.get("E2E_MODE")  # the GitHub workflow's matrix runs one mode per job
+    tags = [
+        "~@load",
+        "~@faults",
+        "~@contract",
+        "~@compose-only",
+        "~@observability",
+        *([f"@{mode}"] if mode else []),
+    ]
+    return _behave_stage("e2e", tags)
+
+
+def faults() -> StageResult:
+    """`@faults` on the process backend, then the runbook's external-backend recipe as written.
+
+    The recipe starts MC, the fault proxy and COS by hand and runs every `@integrated` scenario
+    (faults included) through `backend=external`: proof that the suite passes against services it
+    does not own and leaves them as found (harness/gates/runbook_recipe.py).
+    """
+    if not (REPO / "features" / "faults.feature").exists():
+        return _absent("faults", "features/faults.feature not in this checkout")
+    owned = _behave_stage("faults", ["@faults"])
+    if owned.status != "passed":
+        return owned
+    t0 = time.monotonic()
+    out = REPORTS / "external"
+    code, text = _run(
+        [PY, "-m", "harness.gates.runbook_recipe", "external-backend"],
+        REPORTS / "stages" / "faults-external.log",
+        env={**os.environ, "E2E_REPORTS_DIR": str(out), **NO_STAGE_REPORT},
+    )
+    passed, failed = _plain_counts(text)
+    summary_path = out / "suite-summary.json"
+    skipped = json.loads(summary_path.read_text()).get("skipped", 0) if summary_path.exists() else 0
+    took = time.monotonic() - t0
+    note = f"external recipe: {passed} passed, {failed} failed, {skipped} skipped in {took:.0f}s"
+    return StageResult(
+        "faults",
+        "passed" if code == 0 else "failed",
+        owned.seconds + time.monotonic() - t0,
+        owned.passed + passed,
+        owned.failed + (failed if code == 0 else max(failed, 1)),
+        "; ".join(n for n in (owned.note, note) if n),
+    )
+
+
+def mutations() -> StageResult:
+    """Behavioural mutation proof: each break a pact cannot see fails an E2E / faults scenario.
+
+    Baseline first, then one behave run per mutation (harness/gates/mutation_proof.py); writes
+    docs/mutations-behaviour.md from the run. `N passed, N failed` counts mutations caught / missed.
+    """
+    t0 = time.monotonic()
+    code, text = _run([PY, "-m", "harness.gates.mutation_proof"], REPORTS / "stages" / "mutations.log")
+    passed, failed = _plain_counts(text)
+    return StageResult(
+        "mutations",
+        "passed" if code == 0 else "failed",
+        time.monotonic() - t0,
+        passed,
+        failed if code == 0 else max(failed, 1),
+        "behavioural mutations caught / missed",
+    )
+
+
+def load() -> StageResult:
+    """The CI load profile: the feature's own rate, mix and budgets over a shorter window."""
+    return _behave_stage("load", ["@load"], ["-D", f"load_duration_s={CI_LOAD_DURATION_S}"])
+
+
+def observability() -> StageResult:
+    """The alert chain on real servers (docs/observability.md, "Alerts").
+
+    First this run's reports/metrics.prom goes to a Pushgateway scraped by a Prometheus with
+    observability/alerts.yml, routed by an Alertmanager to a local webhook (what fires is in the
+    note and reports/observability/run-alerts.json); then features/notifications.feature proves
+    a broken contract run notifies, naming gate and run, in time, and a green run does not.
+    """
+    t0 = time.monotonic()
+    code, _ = _run(
+        [PY, "-m", "harness.domain.notifications", "push-run"], REPORTS / "stages" / "observability-run.log"
+    )
+    alerts_path = REPORTS / "observability" / "run-alerts.json"
+    alerts = json.loads(alerts_path.read_text()) if code == 0 and alerts_path.exists() else None
+    firing = sorted({f"{a['alertname']} ({a.get('gate', '?')})" for a in alerts["firing"]}) if alerts else []
+    # its own feature named, so --behave-arg feature paths meant for other stages do not leave it empty
+    scenarios = _behave_stage("observability", ["@observability"], ["features/notifications.feature"])
+    ok = code == 0 and scenarios.status == "passed"
+    return StageResult(
+        "observability",
+        "passed" if ok else "failed",
+        time.monotonic() - t0,
+        scenarios.passed,
+        scenarios.failed + (0 if code == 0 else 1),
+        "push failed" if alerts is None else f"this run's alerts: {', '.join(firing) or 'none'}",
+    )
+
+
+# Stages that run even after an earlier one failed (without --keep-going).
+ALWAYS_RUN = {"observability"}
+
+STAGES: dict[str, Callable[[], StageResult]] = {
+    "unit": unit,
+    "contracts": contracts,
+    "e2e": e2e,
+    "faults": faults,
+    "mutations": mutations,
+    "load": load,
+    "compose": compose,
+    "observability": observability,
+}
+
+
+def _secret_gate(result: StageResult, gate: secret_scan.StageGate) -> StageResult:
+    """A stage whose reports hold a secret fails, naming file and kind (harness/gates/secret_scan.py)."""
+    findings = gate.check(REPORTS)
+    for line in secret_scan.describe_all(findings):
+        print(f"secret scan after {result.name}: {line}")
+    if findings:
+        result.status = "failed"
+        result.failed += 1
+        result.note = "; ".join(n for n in (result.note, gate.note(findings)) if n)
+    return result
+
+
+def table(results: list[StageResult]) -> str:
+    rows = ["| stage | status | duration | passed | failed | note |", "| --- | --- | --- | --- | --- | --- |"]
+    rows += [
+        f"| {r.name} | {r.status} | {r.seconds:.1f}s | {r.passed} | {r.failed} | {r.note} |" for r in results
+    ]
+    return "\n".join(rows)
+
+
+def _repeat(times: int, names: list[str]) -> int:
+    """`--repeat N`: flakiness, measured — every selected stage N times, a pass-rate table each."""
+    from harness.gates import repeat
+
+    failed = passed = 0
+    for name in names:
+        result = repeat.repeat(name, STAGES[name], times, REPORTS)
+        print("\n" + repeat.table(result))
+        print(f"written to {repeat.write(result, REPORTS)}")
+        passed += sum(t.passed for t in result.tallies.values())
+        failed += sum(t.failed for t in result.tallies.values())
+    print(f"{passed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+def _write_stage_table(results: list[StageResult]) -> None:
+    REPORTS.mkdir(exist_ok=True)
+    (REPORTS / "stages.json").write_text(json.dumps([r.__dict__ for r in results], indent=2))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--only", action="append", choices=list(STAGES), help="run only these stages")
+    parser.add_argument("--keep-going", action="store_true", help="run later stages after a failure")
+    parser.add_argument(
+        "--behave-arg",
+        action="append",
+        default=[],
+        help="an argument for every behave stage, e.g. --behave-arg=-Denv.SEAM_MUTATIONS=cos.evidence-201",
+    )
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=0,
+        metavar="N",
+        help="run each selected stage N times; print a per-scenario pass-rate table (gates/repeat.py)",
+    )
+    args = parser.parse_args(argv)
+    BEHAVE_ARGS[:] = args.behave_arg
+    if args.repeat:
+        return _repeat(args.repeat, args.only or list(STAGES))
+    results: list[StageResult] = []
+    secrets = secret_scan.StageGate()
+    for result_dir in ALLURE_RESULTS:  # the report shows this run only
+        shutil.rmtree(REPORTS / result_dir, ignore_errors=True)
+    if not args.only:  # a whole run: its metrics (and so its alerts) describe this run, not earlier ones
+        for name in ("metrics.prom", "stages.json"):
+            (REPORTS / name).unlink(missing_ok=True)
+    stopped = False
+    for name, stage in STAGES.items():
+        if args.only and name not in args.only or stopped and name not in ALWAYS_RUN:
+            continue
+        print(f"\n=== stage: {name} ===", flush=True)
+        result = _secret_gate(stage(), secrets)
+        results.append(result)
+        _write_stage_table(results)  # the observability stage pushes the stages so far
+        stopped = stopped or (result.status == "failed" and not args.keep_going)
+    _write_stage_table(results)
+    export_metrics()  # reports/metrics.prom (+ Pushgateway if PUSHGATEWAY_URL is set); never fails the run
+    report = generate_report([REPORTS / d for d in ALLURE_RESULTS])
+    print("\n" + table(results))
+    passed = sum(r.passed for r in results)
+    failed = sum(r.failed for r in results)
+    print(f"report: {report}" if report else "report: none (no scenario ran, or Allure failed — see above)")
+    print(f"{passed} passed, {failed} failed")
+    return 1 if any(r.status == "failed" for r in results) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
