@@ -12,9 +12,11 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from companyos.api.models import Receipt
 from companyos.outbox import Entry, Outbox
 from companyos.trust import KeyPin
 from seam import receipts
+from seam.models.validation import parse
 from seam.problem import Problem
 
 log = logging.getLogger("companyos.receipts")
@@ -34,11 +36,8 @@ def verify_signature(headers: Any, body: bytes, pin: KeyPin, unchecked: bool = F
 
 
 def apply(receipt: dict[str, Any], outbox: Outbox) -> Entry:
-    key = receipt.get("idempotency_key")
-    if not isinstance(key, str) or not key:
-        raise Problem(422, "invalid_receipt", "idempotency_key: required string", field="idempotency_key")
-    mc_id = receipt.get("evidence_id")
-    entry = outbox.acknowledge(key, mc_id if isinstance(mc_id, str) else None)
+    parsed = parse(Receipt, receipt, reason="invalid_receipt")
+    entry = outbox.acknowledge(parsed.idempotency_key, parsed.evidence_id)
     if entry is None:
         raise Problem(404, "unknown_evidence", "no outbox entry has this idempotency key")
     return entry

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 from starlette.requests import Request
@@ -23,13 +22,15 @@ from conductor.auth import Authenticator, ClientRegistry, token_response
 from conductor.companyos_client import AttestationReader
 from conductor.evidence_store import EvidenceStore
 from conductor.metrics import Metrics
+from conductor.models import CallbackRequest, MintRequest, RevisionRequest
 from conductor.mutations import Mutations
-from conductor.packs import PACK_NAME, SIGNING_MODES, PackStore, validate_files
+from conductor.packs import PACK_NAME, PackStore, validate_files
 from conductor.receipts import ReceiptDispatcher
 from conductor.settings import KNOWN_SCOPES, Settings
 from seam import problem
+from seam.models.validation import parse
 from seam.problem import Problem
-from seam.tokens import MAX_LIFETIME_S, TokenIssuer
+from seam.tokens import TokenIssuer
 
 ADMIN_BODY_LIMIT = 2 * 1024 * 1024
 
@@ -37,15 +38,6 @@ ADMIN_BODY_LIMIT = 2 * 1024 * 1024
 async def _json(request: Request) -> dict[str, Any]:
     problem.require_json(request)
     return problem.parse_json_object(await problem.read_body(request, ADMIN_BODY_LIMIT))
-
-
-def _http_url(value: object, field: str) -> str:
-    if not isinstance(value, str):
-        raise Problem(422, "invalid_request", f"{field} must be an http(s) URL", field=field)
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise Problem(422, "invalid_request", f"{field} must be an http(s) URL", field=field)
-    return value
 
 
 def routes(
@@ -71,19 +63,9 @@ def routes(
         pack = request.path_params["pack"]
         if not PACK_NAME.fullmatch(pack):
             raise Problem(422, "invalid_pack", "pack names are 1-64 of [A-Za-z0-9._-]", field="pack")
-        body = await _json(request)
-        revision = body.get("revision")
-        if not isinstance(revision, str) or not 1 <= len(revision) <= 128:
-            raise Problem(
-                422, "invalid_pack", "revision must be a string of 1-128 characters", field="revision"
-            )
-        signing = body.get("signing", "valid")
-        if signing not in SIGNING_MODES:
-            raise Problem(
-                422, "invalid_pack", f"signing must be one of {', '.join(SIGNING_MODES)}", field="signing"
-            )
-        files = validate_files(body.get("files"))
-        rev = await asyncio.to_thread(packs.publish, pack, revision, files, signing)
+        body = parse(RevisionRequest, await _json(request), reason="invalid_pack")
+        files = validate_files(body.files)
+        rev = await asyncio.to_thread(packs.publish, pack, body.revision, files, body.signing)
         return JSONResponse(
             {"pack": rev.pack, "revision": rev.revision, "digest": rev.digest, "signing": rev.signing},
             status_code=201,
@@ -105,26 +87,15 @@ def routes(
 
     async def mint_token(request: Request) -> Response:
         auth.require_admin(request)
-        body = await _json(request)
-        client_id = body.get("client_id", settings.client_id)
-        if not isinstance(client_id, str) or not client_id:
-            raise Problem(422, "invalid_request", "client_id must be a non-empty string", field="client_id")
-        scopes = body.get("scopes", list(KNOWN_SCOPES))
+        body = parse(MintRequest, await _json(request), reason="invalid_request")
+        client_id = body.client_id or settings.client_id
+        scopes = list(KNOWN_SCOPES) if body.scopes is None else body.scopes
         if isinstance(scopes, str):
             scopes = scopes.split()
-        if not isinstance(scopes, list) or not all(isinstance(s, str) for s in scopes):
-            raise Problem(422, "invalid_request", "scopes must be a list of strings", field="scopes")
         unknown = [s for s in scopes if s not in KNOWN_SCOPES]
         if unknown:
             raise Problem(400, "invalid_scope", f"unknown scope {unknown[0]!r}", field="scopes")
-        lifetime = body.get("lifetime_s", settings.token_ttl_s)
-        if isinstance(lifetime, bool) or not isinstance(lifetime, int) or lifetime > MAX_LIFETIME_S:
-            raise Problem(
-                422,
-                "invalid_request",
-                f"lifetime_s must be an integer ≤ {MAX_LIFETIME_S} (≤ 0 mints an expired token)",
-                field="lifetime_s",
-            )
+        lifetime = settings.token_ttl_s if body.lifetime_s is None else body.lifetime_s
         token, life = issuer.issue(client_id, scopes, lifetime_s=lifetime)
         metrics.tokens_issued.labels(via="admin").inc()
         return token_response(token, life, scopes, mutations)
@@ -132,11 +103,9 @@ def routes(
     async def set_callback(request: Request) -> Response:
         auth.require_admin(request)
         client_id = known_client(request.path_params["client_id"])
-        body = await _json(request)
-        url = body.get("url")
-        url = None if url is None else _http_url(url, "url")
-        base_url = body.get("base_url")
-        base_url = None if base_url is None else _http_url(base_url, "base_url").rstrip("/")
+        body = parse(CallbackRequest, await _json(request), reason="invalid_request")
+        url = body.url
+        base_url = None if body.base_url is None else body.base_url.rstrip("/")
         await asyncio.to_thread(store.set_callback, client_id, url, base_url)
         dispatcher.resume(client_id)
         effective_url, effective_base = dispatcher.callback_for(client_id)

@@ -100,7 +100,6 @@ def ops_routes(mc: Conductor) -> list[Route]:
     public_key = mc.signing_key.public_key()
     pem = keys.public_pem(public_key)
     kid = keys.key_id(public_key)
-    openapi = document()
 
     async def healthz(request: Request) -> Response:
         return JSONResponse({"status": "ok", "service": SERVICE, "version": __version__})
@@ -121,7 +120,7 @@ def ops_routes(mc: Conductor) -> list[Route]:
         return Response(body, headers={"Content-Type": content_type})
 
     async def openapi_json(request: Request) -> Response:
-        return JSONResponse(openapi)
+        return JSONResponse(request.app.state.openapi)
 
     async def signing_pem(request: Request) -> Response:
         return Response(pem, media_type="application/x-pem-file", headers={"X-Key-Id": kid})
@@ -185,4 +184,5 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.conductor = mc
+    app.state.openapi = document(routes)
     return app

@@ -1,271 +1,324 @@
-"""The OpenAPI 3.1 document for MC, written by hand from docs/seam.md.
+"""MC's OpenAPI 3.1 document, generated from the typed models and checked against the routes.
 
-Why by hand: the contract is the seam page, and a generated document would
-only echo docstrings. A test checks that every route the app serves is listed
-here, so this page cannot silently fall behind the code.
+Every operation the app serves is declared here once, by resource (tokens, keys, packs,
+evidence, GraphQL, admin, ops), with its request model, its answers per status (models,
+problem documents, headers) and its security; `document(routes)` refuses to build if a route is
+missing or extra (seam/openapi.py `check_routes`), so the document cannot fall behind the code.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
+from starlette.routing import BaseRoute
+
 from conductor import SERVICE, __version__
+from conductor.models import (
+    PACK_NAME_SCHEMA,
+    AdminEvidence,
+    CallbackConfigured,
+    CallbackRequest,
+    ClientAttestation,
+    DsseEnvelope,
+    EvidenceRecord,
+    EvidenceStored,
+    GraphQLRequest,
+    GraphQLResponse,
+    KeySet,
+    McHealth,
+    McReady,
+    MintRequest,
+    ResetDone,
+    RevisionPublished,
+    RevisionRequest,
+    TokenRequest,
+    TokenResponse,
+)
+from seam import openapi
+from seam.models.evidence import Evidence
+from seam.openapi import IDEMPOTENCY_KEY, Op, Param, Resp, link, path_param, problem
 
-PROBLEM = {"$ref": "#/components/responses/Problem"}
+FORM = "application/x-www-form-urlencoded"
+_PACK = path_param("pack", PACK_NAME_SCHEMA)
+_INM = Param("If-None-Match", "header", description="an ETag from an earlier answer")
+_CLIENT = path_param("client_id")
+_BODY = (400, 408, 413, 415)  # every JSON body: strict-JSON door, time, size, media type
+_PACK_HEADERS = ("ETag", "Cache-Control", "Content-Digest", "X-Pack-Revision")
+_OBJECT = {"type": "object"}
 
-
-def _op(
-    summary: str,
-    responses: dict[str, str],
-    *,
-    security: str | None = "bearer",
-    scope: str | None = None,
-    body: dict[str, Any] | None = None,
-    params: list[dict[str, Any]] | None = None,
-    tag: str = "seam",
-) -> dict[str, Any]:
-    op: dict[str, Any] = {"summary": summary, "tags": [tag], "responses": {}}
-    for status, description in responses.items():
-        if int(status) >= 400:
-            op["responses"][status] = {**PROBLEM, "description": description}
-        else:
-            op["responses"][status] = {"description": description}
-    if security == "bearer":
-        op["security"] = [{"bearer": [scope] if scope else []}]
-        op["responses"].setdefault("401", PROBLEM)
-        if scope:
-            op["responses"].setdefault("403", PROBLEM)
-    elif security == "admin":
-        op["security"] = [{"admin": []}]
-        op["responses"].setdefault("401", PROBLEM)
-    else:
-        op["security"] = []
-    if body is not None:
-        op["requestBody"] = {"required": True, "content": body}
-    if params:
-        op["parameters"] = params
-    return op
-
-
-def _path_param(name: str) -> dict[str, Any]:
-    return {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
-
-
-def _header(name: str, required: bool = False) -> dict[str, Any]:
-    return {"name": name, "in": "header", "required": required, "schema": {"type": "string"}}
-
-
-JSON_OBJECT = {"application/json": {"schema": {"type": "object"}}}
-
-EVIDENCE_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "required": ["release", "kind", "subject", "produced_at"],
-    "additionalProperties": False,
-    "properties": {
-        "release": {"type": "string", "minLength": 1, "maxLength": 128},
-        "kind": {"enum": ["test-report", "sbom", "approval", "scan", "build"]},
-        "subject": {
-            "type": "object",
-            "required": ["name", "digest"],
-            "properties": {
-                "name": {"type": "string", "minLength": 1},
-                "digest": {
-                    "type": "object",
-                    "required": ["sha256"],
-                    "properties": {"sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"}},
-                },
-            },
+TOKENS = [
+    Op(
+        "POST",
+        "/v1/tokens",
+        "issue_token",
+        "Client credentials → EdDSA JWT (≤ 900 s)",
+        request=TokenRequest,
+        request_media=(FORM, "application/json"),
+        responses={
+            200: Resp("a bearer token", TokenResponse, headers=("Cache-Control",)),
+            400: problem(400, "invalid_request|invalid_scope|unsupported_grant_type"),
+            401: problem(401, "invalid_client", headers=("WWW-Authenticate",)),
         },
-        "produced_at": {"type": "string", "format": "date-time"},
-        "payload": {"type": "object"},
+        problems=(408, 413),
+        tags=("tokens",),
+    )
+]
+KEYS = [
+    Op(
+        "GET",
+        "/v1/keys",
+        "key_set",
+        "MC public keys",
+        responses={200: Resp("key set", KeySet)},
+        tags=("keys",),
+    ),
+    Op(
+        "GET",
+        "/v1/keys/signing.pem",
+        "signing_pem",
+        "MC Ed25519 public key (PEM)",
+        responses={200: Resp("the key", {"type": "string"}, "application/x-pem-file", ("X-Key-Id",))},
+        tags=("keys",),
+    ),
+]
+_PACK_ANSWERS = {
+    304: Resp("not modified", headers=("ETag", "Cache-Control", "X-Pack-Revision")),
+    404: problem(404, "unknown_pack"),
+}
+PACKS = [
+    Op(
+        "GET",
+        "/v1/policy/packs/{pack}",
+        "get_pack",
+        "Policy pack tar.gz (ETag, Content-Digest, 304 on If-None-Match)",
+        params=(_PACK, _INM),
+        responses={
+            200: Resp("the pack", {"type": "string", "format": "binary"}, "application/gzip", _PACK_HEADERS),
+            **_PACK_ANSWERS,
+        },
+        security=("bearer",),
+        scopes=("policy:read",),
+        tags=("packs",),
+    ),
+    Op(
+        "HEAD",
+        "/v1/policy/packs/{pack}",
+        "head_pack",
+        "Policy pack headers only",
+        params=(_PACK, _INM),
+        responses={200: Resp("headers of the pack", headers=_PACK_HEADERS), **_PACK_ANSWERS},
+        security=("bearer",),
+        scopes=("policy:read",),
+        tags=("packs",),
+    ),
+    Op(
+        "GET",
+        "/v1/policy/packs/{pack}/attestation",
+        "get_pack_attestation",
+        "DSSE envelope over an in-toto Statement for the pack (or the revision with `digest`)",
+        params=(
+            _PACK,
+            _INM,
+            Param("digest", "query", {"type": "string"}, description="64 hex, optionally sha256:-prefixed"),
+        ),
+        responses={
+            200: Resp("DSSE envelope", DsseEnvelope, headers=_PACK_HEADERS),
+            304: Resp("not modified", headers=("ETag", "Cache-Control", "X-Pack-Revision")),
+            400: problem(400, "invalid_digest"),
+            404: problem(404, "unknown_pack|unknown_digest"),
+        },
+        security=("bearer",),
+        scopes=("policy:read",),
+        tags=("packs",),
+    ),
+]
+EVIDENCE = [
+    Op(
+        "POST",
+        "/v1/evidence",
+        "publish_evidence",
+        "Publish evidence (idempotent: the same key and body replay the first answer)",
+        request=Evidence,
+        params=(
+            IDEMPOTENCY_KEY,
+            Param("Content-Digest", "header", {"type": "string"}, True, "sha-256=:<base64>: of the body"),
+        ),
+        responses={
+            201: Resp(
+                "stored (Idempotent-Replayed: true on a replay)",
+                EvidenceStored,
+                headers=("Location", "Idempotent-Replayed"),
+            ),
+            400: problem(
+                400, "missing_idempotency_key|missing_content_digest|content_digest_mismatch|malformed_json"
+            ),
+            409: problem(409, "idempotency_key_in_flight"),
+            422: problem(422, "invalid_evidence (field named)|idempotency_key_reused"),
+        },
+        security=("bearer",),
+        scopes=("evidence:write",),
+        problems=(*_BODY, 503, 507),
+        tags=("evidence",),
+        links={201: link("GetEvidenceById", "get_evidence", "evidence_id", "/evidence_id")},
+    ),
+    Op(
+        "GET",
+        "/v1/evidence/{evidence_id}",
+        "get_evidence",
+        "A stored evidence record (only the client's own)",
+        params=(path_param("evidence_id"),),
+        responses={200: Resp("the record", EvidenceRecord), 404: problem(404, "unknown_evidence")},
+        security=("bearer",),
+        scopes=("evidence:write",),
+        tags=("evidence",),
+    ),
+]
+GRAPHQL = [
+    Op(
+        "POST",
+        "/graphql",
+        "graphql",
+        "GraphQL: mutation publishEvidence(input, idempotencyKey)",
+        request=GraphQLRequest,
+        responses={
+            200: Resp("GraphQL result (business errors are data)", GraphQLResponse),
+            400: problem(400, "a request error: nothing ran (GraphQL errors alongside)"),
+        },
+        security=("bearer",),
+        scopes=("evidence:write",),
+        problems=(*_BODY, 503, 507),
+        tags=("evidence",),
+    )
+]
+ADMIN = [
+    Op(
+        "POST",
+        "/admin/packs/{pack}/revisions",
+        "publish_revision",
+        "Publish a pack revision (signing: valid|unsigned|wrong-key|tampered|bad-content-digest)",
+        request=RevisionRequest,
+        params=(path_param("pack"),),
+        responses={
+            201: Resp("published", RevisionPublished, headers=("Location",)),
+            422: problem(422, "invalid_pack (field named)"),
+        },
+        security=("admin",),
+        problems=(*_BODY, 503, 507),
+        tags=("admin",),
+    ),
+    Op(
+        "GET",
+        "/admin/evidence",
+        "admin_evidence",
+        "Evidence received, with counts per idempotency key",
+        responses={200: Resp("ledger", AdminEvidence)},
+        security=("admin",),
+        tags=("admin",),
+    ),
+    Op(
+        "POST",
+        "/admin/tokens",
+        "mint_token",
+        "Mint a token (lifetime_s ≤ 0 → already expired)",
+        request=MintRequest,
+        responses={
+            200: Resp("token", TokenResponse, headers=("Cache-Control",)),
+            400: problem(400, "invalid_scope"),
+            422: problem(422, "invalid_request (field named)"),
+        },
+        security=("admin",),
+        problems=_BODY,
+        tags=("admin",),
+    ),
+    Op(
+        "PUT",
+        "/admin/clients/{client_id}/callback",
+        "set_callback",
+        "Set a client's receipt callback URL (and optional COS base URL)",
+        request=CallbackRequest,
+        params=(_CLIENT,),
+        responses={
+            200: Resp("configured", CallbackConfigured),
+            404: problem(404, "unknown_client"),
+            422: problem(422, "invalid_request (field named)"),
+        },
+        security=("admin",),
+        problems=(*_BODY, 503, 507),
+        tags=("admin",),
+    ),
+    Op(
+        "GET",
+        "/admin/clients/{client_id}/attestation",
+        "client_attestation",
+        "What the client's COS reports at GET /v1/attestation",
+        params=(_CLIENT, _INM),
+        responses={
+            200: Resp("COS reply", ClientAttestation),
+            404: problem(404, "unknown_client"),
+            409: problem(409, "no_client_url"),
+            502: problem(502, "client_unreachable"),
+        },
+        security=("admin",),
+        tags=("admin",),
+    ),
+    Op(
+        "POST",
+        "/admin/reset",
+        "reset",
+        "Forget evidence and receipts; packs back to the seed revision",
+        responses={200: Resp("reset", ResetDone)},
+        security=("admin",),
+        tags=("admin",),
+    ),
+]
+OPS = [
+    Op("GET", "/healthz", "healthz", "Liveness", responses={200: Resp("ok", McHealth)}, tags=("ops",)),
+    Op(
+        "GET",
+        "/readyz",
+        "readyz",
+        "Readiness: storage writable and the seed pack loaded",
+        responses={200: Resp("ready", McReady), 503: problem(503, "not_ready")},
+        tags=("ops",),
+    ),
+    Op(
+        "GET",
+        "/metrics",
+        "metrics",
+        "Prometheus text",
+        responses={200: Resp("metrics", {"type": "string"}, "text/plain")},
+        tags=("ops",),
+    ),
+    Op(
+        "GET",
+        "/openapi.json",
+        "openapi",
+        "This document",
+        responses={200: Resp("OpenAPI 3.1", {"type": "object", "required": ["openapi", "info", "paths"]})},
+        tags=("ops",),
+    ),
+]
+OPERATIONS = [*TOKENS, *KEYS, *PACKS, *EVIDENCE, *GRAPHQL, *ADMIN, *OPS]
+SECURITY_SCHEMES: dict[str, Any] = {
+    "bearer": {
+        "type": "http",
+        "scheme": "bearer",
+        "bearerFormat": "JWT (EdDSA)",
+        "description": "a token from POST /v1/tokens",
     },
+    "admin": {"type": "http", "scheme": "bearer", "description": "the admin token"},
 }
 
 
-def document() -> dict[str, Any]:
-    pack = [_path_param("pack")]
-    inm = _header("If-None-Match")
-    return {
-        "openapi": "3.1.0",
-        "info": {
-            "title": "Maestro Conductor",
-            "version": __version__,
-            "description": f"{SERVICE}: tokens, signed policy packs, evidence and receipts (docs/seam.md).",
-        },
-        "paths": {
-            "/v1/tokens": {
-                "post": _op(
-                    "Client credentials → EdDSA JWT (≤ 900 s)",
-                    {
-                        "200": "token",
-                        "400": "invalid_request|invalid_scope|unsupported_grant_type",
-                        "401": "invalid_client",
-                    },
-                    security=None,
-                    body={
-                        "application/x-www-form-urlencoded": {"schema": {"type": "object"}},
-                        "application/json": {"schema": {"type": "object"}},
-                    },
-                )
-            },
-            "/v1/policy/packs/{pack}": {
-                "get": _op(
-                    "Policy pack tar.gz (ETag, Content-Digest, 304 on If-None-Match)",
-                    {"200": "application/gzip", "304": "not modified", "404": "unknown_pack"},
-                    scope="policy:read",
-                    params=[*pack, inm],
-                ),
-                "head": _op(
-                    "Policy pack headers only",
-                    {"200": "headers", "304": "not modified", "404": "unknown_pack"},
-                    scope="policy:read",
-                    params=[*pack, inm],
-                ),
-            },
-            "/v1/policy/packs/{pack}/attestation": {
-                "get": _op(
-                    "DSSE envelope over an in-toto Statement for the pack",
-                    {
-                        "200": "DSSE envelope",
-                        "304": "not modified",
-                        "400": "invalid_digest",
-                        "404": "unknown_pack|unknown_digest",
-                    },
-                    scope="policy:read",
-                    params=[
-                        *pack,
-                        inm,
-                        {"name": "digest", "in": "query", "required": False, "schema": {"type": "string"}},
-                    ],
-                )
-            },
-            "/v1/keys": {"get": _op("MC public keys", {"200": "key set"}, security=None)},
-            "/v1/keys/signing.pem": {
-                "get": _op("MC Ed25519 public key (PEM)", {"200": "application/x-pem-file"}, security=None)
-            },
-            "/v1/evidence": {
-                "post": _op(
-                    "Publish evidence (idempotent)",
-                    {
-                        "201": "stored (Idempotent-Replayed: true on a replay)",
-                        "400": "missing_idempotency_key|missing_content_digest|"
-                        "content_digest_mismatch|malformed_json",
-                        "409": "idempotency_key_in_flight",
-                        "413": "body_too_large",
-                        "422": "invalid_evidence|idempotency_key_reused",
-                    },
-                    scope="evidence:write",
-                    params=[_header("Idempotency-Key", True), _header("Content-Digest", True)],
-                    body={"application/json": {"schema": EVIDENCE_SCHEMA}},
-                )
-            },
-            "/v1/evidence/{evidence_id}": {
-                "get": _op(
-                    "A stored evidence record",
-                    {"200": "record", "404": "unknown_evidence"},
-                    scope="evidence:write",
-                    params=[_path_param("evidence_id")],
-                )
-            },
-            "/graphql": {
-                "post": _op(
-                    "GraphQL: mutation publishEvidence(input, idempotencyKey)",
-                    {"200": "GraphQL result", "400": "GraphQL errors", "413": "body_too_large"},
-                    scope="evidence:write",
-                    body=JSON_OBJECT,
-                )
-            },
-            "/admin/packs/{pack}/revisions": {
-                "post": _op(
-                    "Publish a pack revision (signing: valid|unsigned|wrong-key|tampered|bad-content-digest)",
-                    {"201": "published", "422": "invalid_pack"},
-                    security="admin",
-                    params=pack,
-                    body=JSON_OBJECT,
-                    tag="admin",
-                )
-            },
-            "/admin/evidence": {
-                "get": _op(
-                    "Evidence received, with counts per idempotency key",
-                    {"200": "ledger"},
-                    security="admin",
-                    tag="admin",
-                )
-            },
-            "/admin/tokens": {
-                "post": _op(
-                    "Mint a token (lifetime_s ≤ 0 → already expired)",
-                    {"200": "token", "400": "invalid_scope", "422": "invalid_request"},
-                    security="admin",
-                    body=JSON_OBJECT,
-                    tag="admin",
-                )
-            },
-            "/admin/clients/{client_id}/callback": {
-                "put": _op(
-                    "Set a client's receipt callback URL (and optional COS base URL)",
-                    {"200": "configured", "404": "unknown_client", "422": "invalid_request"},
-                    security="admin",
-                    params=[_path_param("client_id")],
-                    body=JSON_OBJECT,
-                    tag="admin",
-                )
-            },
-            "/admin/clients/{client_id}/attestation": {
-                "get": _op(
-                    "What the client's COS reports at GET /v1/attestation",
-                    {
-                        "200": "COS reply",
-                        "404": "unknown_client",
-                        "409": "no_client_url",
-                        "502": "client_unreachable",
-                    },
-                    security="admin",
-                    params=[_path_param("client_id"), inm],
-                    tag="admin",
-                )
-            },
-            "/admin/reset": {
-                "post": _op(
-                    "Forget evidence and receipts; packs back to the seed revision",
-                    {"200": "reset"},
-                    security="admin",
-                    tag="admin",
-                )
-            },
-            "/healthz": {"get": _op("Liveness", {"200": "ok"}, security=None, tag="ops")},
-            "/readyz": {
-                "get": _op("Readiness", {"200": "ready", "503": "not ready"}, security=None, tag="ops")
-            },
-            "/metrics": {"get": _op("Prometheus text", {"200": "metrics"}, security=None, tag="ops")},
-            "/openapi.json": {"get": _op("This document", {"200": "OpenAPI 3.1"}, security=None, tag="ops")},
-        },
-        "components": {
-            "securitySchemes": {
-                "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT (EdDSA)"},
-                "admin": {"type": "http", "scheme": "bearer", "description": "the admin token"},
-            },
-            "responses": {
-                "Problem": {
-                    "description": "RFC 9457 problem document with a machine-readable reason",
-                    "content": {
-                        "application/problem+json": {
-                            "schema": {
-                                "type": "object",
-                                "required": ["type", "title", "status", "detail", "reason"],
-                                "properties": {
-                                    "type": {"type": "string"},
-                                    "title": {"type": "string"},
-                                    "status": {"type": "integer"},
-                                    "detail": {"type": "string"},
-                                    "reason": {"type": "string"},
-                                    "field": {"type": "string"},
-                                },
-                            }
-                        }
-                    },
-                }
-            },
-        },
-    }
+def document(routes: Iterable[BaseRoute] | None = None) -> dict[str, Any]:
+    """MC's OpenAPI 3.1 document; with `routes`, first check that they match the operations."""
+    if routes is not None:
+        openapi.check_routes(routes, OPERATIONS)
+    return openapi.document(
+        title="Maestro Conductor",
+        version=__version__,
+        description=f"{SERVICE}: tokens, signed policy packs, evidence and receipts (docs/seam.md).",
+        operations=OPERATIONS,
+        security_schemes=SECURITY_SCHEMES,
+    )

@@ -1,0 +1,32 @@
+"""The RFC 9457 problem document every error answer of both services carries (seam/problem.py)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class ProblemDocument(BaseModel):
+    """An error answer: `reason` is the machine-readable cause, `field` names the bad member."""
+
+    model_config = ConfigDict(
+        extra="allow",
+        json_schema_extra={
+            "examples": [
+                {
+                    "type": "https://cos-pact-e2e.dev/problems/invalid_evidence",
+                    "title": "Unprocessable Content",
+                    "status": 422,
+                    "detail": "kind: must be one of test-report, sbom, approval, scan, build",
+                    "reason": "invalid_evidence",
+                    "field": "kind",
+                }
+            ]
+        },
+    )
+
+    type: str
+    title: str
+    status: int = Field(ge=100, le=599)
+    detail: str
+    reason: str = Field(pattern=r"^[a-z0-9_]+$")
+    field: str | None = None
