@@ -7,13 +7,13 @@ from harness.domain import bad_input
 
 @when("the QA user sends {kind}")
 def step_submit_bad(context, kind):
-    context.world.facts["before"] = bad_input.snapshot(context.world)
+    context.world.snapshot_before = bad_input.snapshot(context.world)
     context.world.last = bad_input.submit(context.world, kind)
 
 
 @then("the evidence accepted before is unchanged and nothing new was added")
 def step_unchanged(context):
-    bad_input.expect_unchanged(context.world, context.world.facts["before"])
+    bad_input.expect_unchanged(context.world, context.world.snapshot_before)
 
 
 @then('the problem names the field "{field}"')

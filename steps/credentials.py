@@ -3,7 +3,6 @@
 from behave import given, then, when
 
 from harness.domain import credentials
-from harness.env.mc import Conductor
 
 
 @given("the QA user is logged in to COS")
@@ -26,9 +25,7 @@ def step_wrong_password(context, user):
 
 @given('the suite holds an MC token with scope "{scope}"')
 def step_mc_token(context, scope):
-    mc = Conductor(context.world.env, context.world.recorder)
-    context.world.facts["mc"] = mc
-    context.world.facts["mc_token"] = mc.access_token([scope])
+    credentials.hold_mc_token(context.world, scope)
 
 
 @when('the suite calls MC "{call}" with {token}')

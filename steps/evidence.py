@@ -10,7 +10,7 @@ from harness.domain import evidence
 def step_submit_one(context):
     sub = evidence.submit(context.world)
     assert sub.answer.status == 202, f"COS did not accept evidence: {sub.answer.status} {sub.answer.body}"
-    context.world.facts["first"] = sub
+    context.world.first = sub
 
 
 @when("the QA user submits {count:d} pieces of evidence")
@@ -21,13 +21,13 @@ def step_submit_many(context, count):
 
 @when("the QA user submits the same evidence again with the same idempotency key")
 def step_submit_again(context):
-    first = context.world.facts["first"]
+    first = context.world.first
     evidence.submit(context.world, first.document, first.key)
 
 
 @when("the QA user submits different evidence with the same idempotency key")
 def step_submit_different(context):
-    evidence.submit(context.world, evidence.new_document(), context.world.facts["first"].key)
+    evidence.submit(context.world, evidence.new_document(), context.world.first.key)
 
 
 @then("COS accepts each of them with 202")
@@ -37,7 +37,7 @@ def step_all_202(context):
 
 @then("the second answer is a replay of the first")
 def step_replay(context):
-    first, second = context.world.facts["submissions"][:2]
+    first, second = context.world.submissions[:2]
     evidence.expect_replay(first.answer, second.answer)
 
 
@@ -51,7 +51,7 @@ def step_mc_once(context, seconds):
 @then("within {seconds:d} seconds COS shows each of them acknowledged by a receipt")
 def step_acknowledged(context, seconds):
     took = evidence.wait_acknowledged(context.world, seconds)
-    context.world.facts.setdefault("timings", {})["accepted_to_acknowledged_s"] = round(took, 3)
+    context.world.time("accepted_to_acknowledged_s", took)
 
 
 @then('COS shows each of them "{state}" in its outbox')
@@ -65,12 +65,12 @@ def step_state(context, state):
 
 @when("someone posts a receipt for it with a bad signature")
 def step_bad_receipt(context):
-    first = context.world.facts["first"]
-    context.world.facts["entry_before"] = evidence.outbox_entry(context.world, first.key)
+    first = context.world.first
+    context.world.entry_before = evidence.outbox_entry(context.world, first.key)
     context.world.last = evidence.post_forged_receipt(context.world, first)
 
 
 @then("its outbox entry is unchanged")
 def step_entry_unchanged(context):
-    key = context.world.facts["first"].key
-    evidence.expect_entry_unchanged(context.world, key, context.world.facts["entry_before"])
+    key = context.world.first.key
+    evidence.expect_entry_unchanged(context.world, key, context.world.entry_before)

@@ -14,7 +14,7 @@ def step_mc_stopped(context):
 @when("MC's service starts again")
 def step_mc_starts(context):
     took = faults.start_mc(context.world)
-    context.world.facts.setdefault("timings", {})["mc_restart_s"] = round(took, 3)
+    context.world.time("mc_restart_s", took)
 
 
 @when("MC is {outage} for {seconds:d} seconds while evidence is written at {rate:d} per second")
@@ -88,7 +88,7 @@ def step_replays_counted(context):
 
 @then("COS's pack polls still succeed, each taking at least {seconds:d} seconds")
 def step_slow_polls_succeed(context, seconds):
-    polls = context.world.facts["slow_polls"]
+    polls = context.world.slow_polls
     assert polls.failed == 0, f"{polls.failed} pack polls failed while MC was only slow: {polls}"
     assert polls.mean_slow_s >= seconds, (
         f"the slow polls took {polls.mean_slow_s}s on average, not ≥ {seconds}s"
@@ -97,12 +97,12 @@ def step_slow_polls_succeed(context, seconds):
 
 @then("COS waits longer after each failed poll")
 def step_backoff(context):
-    resilience.expect_backoff_grew(context.world.facts["failed_polls"])
+    resilience.expect_backoff_grew(context.world.failed_polls)
 
 
 @then("no decision request failed during the fault")
 def step_no_failed_decisions(context):
-    context.world.facts["traffic"].expect_none_failed(during="the fault")
+    context.world.traffic.expect_none_failed(during="the fault")
 
 
 # --- recovery ---------------------------------------------------------------------------------

@@ -28,7 +28,7 @@ def step_degraded(context):
 @then("COS was ready within {seconds:d} seconds of launch")
 def step_ready_within(context, seconds):
     timings = context.world.env.timings
-    context.world.facts["timings"] = dict(timings)
+    context.world.timings = dict(timings)
     measured = timings["launch_to_ready_s"]
     assert measured <= seconds, f"launch → ready took {measured:.2f}s, budget {seconds}s"
 
@@ -36,5 +36,5 @@ def step_ready_within(context, seconds):
 @then("the first verified decision came within {seconds:d} seconds of launch")
 def step_first_decision_within(context, seconds):
     measured = context.world.env.timings["launch_to_first_verified_decision_s"]
-    context.world.facts["timings"] = dict(context.world.env.timings)
+    context.world.timings = dict(context.world.env.timings)
     assert measured <= seconds, f"launch → first verified decision took {measured:.2f}s, budget {seconds}s"

@@ -8,12 +8,12 @@ from harness.domain import packs
 @when('the suite fetches pack "{pack}" from MC')
 def step_fetch(context, pack):
     context.world.last = packs.fetch(context.world, pack)
-    context.world.facts["pack"] = context.world.last
+    context.world.pack = context.world.last
 
 
 @when('the suite asks MC for the headers of pack "{pack}"')
 def step_head(context, pack):
-    context.world.facts["get"] = packs.fetch(context.world, pack)
+    context.world.fetched = packs.fetch(context.world, pack)
     context.world.last = packs.fetch(context.world, pack, method="HEAD")
 
 
@@ -51,14 +51,14 @@ def step_bundle(context):
 
 @then("they equal the GET headers and there is no body")
 def step_head_equal(context):
-    packs.expect_head_matches(context.world.facts["get"], context.world.last)
+    packs.expect_head_matches(context.world.fetched, context.world.last)
 
 
 @then("the attestation verifies with MC's published key")
 def step_verifies(context):
-    context.world.facts["statement"] = packs.verify_attestation(context.world, context.world.last)
+    context.world.statement = packs.verify_attestation(context.world, context.world.last)
 
 
 @then("its subject digest is the SHA-256 of the pack bytes")
 def step_subject(context):
-    packs.expect_subject_matches(context.world.facts["statement"], context.world.facts["pack"].raw)
+    packs.expect_subject_matches(context.world.statement, context.world.pack.raw)

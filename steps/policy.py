@@ -19,7 +19,7 @@ def step_enforces_mc_pack(context):
     assert attested["source"] == "mc" and attested["digest"] == served, (
         f"MC serves {served}, COS attests {attested}"
     )
-    context.world.facts["lkg"] = attested
+    context.world.lkg = attested
 
 
 @then("COS enforces the pack MC serves within {seconds:d} seconds")
@@ -27,7 +27,7 @@ def step_enforces_mc_within(context, seconds):
     took = policy.wait_enforcing(
         context.world, policy.mc_pack_digest(context.world), seconds, since=faults.cleared_at(context.world)
     )
-    context.world.facts.setdefault("timings", {})["mc_pack_enforced_after_s"] = round(took, 3)
+    context.world.time("mc_pack_enforced_after_s", took)
 
 
 @then("these decisions are made:")
@@ -56,50 +56,50 @@ def step_may_not(context, role, action):
 
 @given("decisions are being requested from COS continuously")
 def step_background_decisions(context):
-    context.world.facts["traffic"] = policy.BackgroundDecisions(context.world).start()
-    context.add_cleanup(context.world.facts["traffic"].stop)
+    context.world.traffic = policy.BackgroundDecisions(context.world).start()
+    context.add_cleanup(context.world.traffic.stop)
 
 
 @given("MC has published a good, signed revision and COS enforces it")
 def step_fresh_good_revision(context):
-    context.world.facts["lkg"] = policy.publish_good_and_wait(context.world, budget_s=5)
+    context.world.lkg = policy.publish_good_and_wait(context.world, budget_s=5)
 
 
 @when('MC publishes a revision that freezes the "{action}" action')
 def step_publish_frozen(context, action):
-    context.world.facts["published"] = policy.publish_frozen(context.world, action)
+    context.world.published = policy.publish_frozen(context.world, action)
 
 
 @when('MC publishes a revision that freezes the "{action}" action, {defect}')
 def step_publish_defective(context, action, defect):
-    context.world.facts["failures_before"] = policy.reload_failures(context.world)
-    context.world.facts["published"] = policy.publish_frozen(context.world, action, signing=defect)
+    context.world.failures_before = policy.reload_failures(context.world)
+    context.world.published = policy.publish_frozen(context.world, action, signing=defect)
 
 
 @then("COS enforces the new revision within {seconds:d} seconds")
 def step_enforces_new(context, seconds):
-    published = context.world.facts["published"]
+    published = context.world.published
     took = policy.wait_enforcing(context.world, published["digest"], seconds, since=published["published_at"])
-    context.world.facts.setdefault("timings", {})["publish_to_enforced_s"] = round(took, 3)
+    context.world.time("publish_to_enforced_s", took)
 
 
 @then("no decision request failed during the reload")
 def step_no_failures(context):
-    context.world.facts["traffic"].expect_none_failed(during="reload")
+    context.world.traffic.expect_none_failed(during="reload")
 
 
 @then("COS rejects it within {seconds:d} seconds and counts a reload failure")
 def step_rejects(context, seconds):
-    before = context.world.facts["failures_before"]
-    since = context.world.facts["published"]["published_at"]
+    before = context.world.failures_before
+    since = context.world.published["published_at"]
     took = policy.wait_reload_failure(context.world, before, seconds, since)
-    context.world.facts.setdefault("timings", {})["publish_to_rejected_s"] = round(took, 3)
+    context.world.time("publish_to_rejected_s", took)
 
 
 @then("COS still enforces the last-known-good pack")
 def step_still_lkg(context):
     attested = policy.enforced(context.world)
-    lkg = context.world.facts["lkg"]
+    lkg = context.world.lkg
     assert attested["digest"] == lkg["digest"], f"expected LKG {lkg['digest']}, COS attests {attested}"
 
 
@@ -115,6 +115,4 @@ def step_mc_back(context):
 
 @when("COS starts cold")
 def step_cos_cold(context):
-    context.world.facts.setdefault("timings", {})["cos_cold_start_s"] = round(
-        policy.cold_start_cos(context.world), 3
-    )
+    context.world.time("cos_cold_start_s", policy.cold_start_cos(context.world))

@@ -75,34 +75,34 @@ def mc_token(mc: Conductor, kind: str) -> str | None:
     raise ValueError(f"unknown token kind {kind!r}")
 
 
+def hold_mc_token(world: World, scope: str) -> str:
+    """Get an MC token with exactly `scope` and keep it for the scenario's direct MC calls."""
+    world.mc_token = world.mc().access_token([scope])
+    return world.mc_token
+
+
 def call_mc(world: World, call: str, token_kind: str):
     """`call` is 'GET pack' or 'POST evidence'; the token as QA describes it."""
     from harness.domain import evidence
 
-    mc = Conductor(world.env, world.recorder)
-    try:
-        token = mc_token(mc, token_kind)
-        if call == "GET pack":
-            return mc.get("/v1/policy/packs/policy-pack-v0", token)
-        if call == "POST evidence":
-            body = evidence.canonical(evidence.new_document())
-            return mc.post_evidence(body, evidence.new_key(), token or "", evidence.digest_header(body))
-        raise ValueError(f"unknown MC call {call!r}")
-    finally:
-        mc.close()
+    mc = world.mc()
+    token = mc_token(mc, token_kind)
+    if call == "GET pack":
+        return mc.get("/v1/policy/packs/policy-pack-v0", token)
+    if call == "POST evidence":
+        body = evidence.canonical(evidence.new_document())
+        return mc.post_evidence(body, evidence.new_key(), token or "", evidence.digest_header(body))
+    raise ValueError(f"unknown MC call {call!r}")
 
 
 def request_mc_token(world: World, request: str):
     """'a wrong client secret' or 'the scope "S"'."""
-    mc = Conductor(world.env, world.recorder)
-    try:
-        if request == "a wrong client secret":
-            return mc.token(secret="not-the-secret")
-        if request.startswith("the scope"):
-            return mc.token(scopes=request.split('"')[1].split())
-        raise ValueError(f"unknown token request {request!r}")
-    finally:
-        mc.close()
+    mc = world.mc()
+    if request == "a wrong client secret":
+        return mc.token(secret="not-the-secret")
+    if request.startswith("the scope"):
+        return mc.token(scopes=request.split('"')[1].split())
+    raise ValueError(f"unknown token request {request!r}")
 
 
 def _issued(reply) -> tuple[dict, dict]:

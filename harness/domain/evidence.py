@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from harness.env.mc import Conductor
 from harness.env.world import World
 from harness.kit.readiness import wait_within
 
@@ -49,7 +48,7 @@ def submit(world: World, document: dict[str, Any] | None = None, key: str | None
     key = key or new_key()
     answer = world.cos.submit_evidence(doc, key)
     sub = Submission(key=key, document=doc, answer=answer)
-    world.facts.setdefault("submissions", []).append(sub)
+    world.submissions.append(sub)
     world.last = answer
     return sub
 
@@ -62,24 +61,20 @@ def accepted_documents(world: World) -> dict[str, str]:
     """Idempotency key → document digest of every submission COS answered 202."""
     return {
         s.key: hashlib.sha256(canonical(s.document)).hexdigest()
-        for s in world.facts.get("submissions", [])
+        for s in world.submissions
         if s.answer.status == 202
     }
 
 
 def expect_each_accepted(world: World) -> None:
-    subs = world.facts.get("submissions", [])
+    subs = world.submissions
     assert subs, "no evidence was submitted in this scenario"
     refused = [(s.key, s.answer.status) for s in subs if s.answer.status != 202]
     assert not refused, f"COS refused {len(refused)} of {len(subs)}: {refused}"
 
 
 def _mc_items(world: World) -> list[dict[str, Any]]:
-    mc = Conductor(world.env)
-    try:
-        return mc.ledger().get("items", [])
-    finally:
-        mc.close()
+    return world.mc().ledger().get("items", [])
 
 
 @dataclass
@@ -160,7 +155,7 @@ def wait_stored_once(world: World, budget_s: float) -> Reconciliation:
     """Within `budget_s` of the last accepted submission, MC holds each document exactly once."""
     accepted = accepted_documents(world)
     assert accepted, "COS accepted no evidence in this scenario"
-    since = max(s.at for s in world.facts["submissions"] if s.key in accepted)
+    since = max(s.at for s in world.submissions if s.key in accepted)
     wait_within(
         f"MC to store {len(accepted)} evidence",
         lambda: not evidence_ledger(world, accepted).lost,
@@ -201,7 +196,7 @@ def wait_acknowledged(world: World, budget_s: float) -> float:
     """Seconds from the last accepted submission until COS shows each one acknowledged."""
     keys = accepted_keys(world)
     assert keys, "COS accepted no evidence in this scenario"
-    since = max(s.at for s in world.facts["submissions"] if s.key in keys)
+    since = max(s.at for s in world.submissions if s.key in keys)
     return wait_within(
         f"COS to record receipts for {len(keys)} evidence",
         lambda: all(state == "acknowledged" for state in cos_states_of(world, keys).values()),

@@ -21,8 +21,6 @@ from faultproxy.client import ToxiproxyClient
 from harness.env.environments import COS, MC
 from harness.env.world import World
 
-CLEARED_AT = "fault_cleared_at"  # world.facts key: monotonic time the last fault was removed
-
 
 @contextmanager
 def _proxy(world: World) -> Iterator[tuple[ToxiproxyClient, str]]:
@@ -38,7 +36,7 @@ def _proxy(world: World) -> Iterator[tuple[ToxiproxyClient, str]]:
 
 def _cleared(world: World) -> float:
     at = time.monotonic()
-    world.facts[CLEARED_AT] = at
+    world.fault_cleared_at = at
     return at
 
 
@@ -120,7 +118,7 @@ def start_cos(world: World) -> float:
 
 def cleared_at(world: World) -> float:
     """The monotonic instant the scenario's last fault was removed."""
-    at = world.facts.get(CLEARED_AT)
+    at = world.fault_cleared_at
     assert at is not None, "no fault was removed in this scenario, so there is nothing to recover from"
     return at
 

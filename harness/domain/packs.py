@@ -22,16 +22,13 @@ from seam import dsse
 
 
 def _mc(world: World) -> Conductor:
-    mc = world.facts.get("mc")
-    if mc is None:
-        mc = world.facts["mc"] = Conductor(world.env, world.recorder)
-    return mc
+    return world.mc()
 
 
 def _token(world: World) -> str:
-    if "mc_token" not in world.facts:
-        world.facts["mc_token"] = _mc(world).access_token(["policy:read"])
-    return world.facts["mc_token"]
+    if world.mc_token is None:
+        world.mc_token = world.mc().access_token(["policy:read"])
+    return world.mc_token
 
 
 def fetch(world: World, pack: str, method: str = "GET") -> Reply:

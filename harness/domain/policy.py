@@ -14,7 +14,6 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from harness.env.mc import Conductor
 from harness.env.world import World
 from harness.kit.readiness import wait_within
 from seam import bundle
@@ -47,13 +46,10 @@ def enforced(world: World) -> dict:
 
 def mc_pack_digest(world: World) -> str:
     """The SHA-256 of the pack MC serves now (from its strong ETag)."""
-    mc = Conductor(world.env)
-    try:
-        reply = mc.get(f"/v1/policy/packs/{PACK}", mc.access_token(["policy:read"]), method="HEAD")
-        assert reply.status == 200, f"MC HEAD pack failed: {reply.status}"
-        return reply.headers["etag"].strip('"').removeprefix("sha256-")
-    finally:
-        mc.close()
+    mc = world.mc()
+    reply = mc.get(f"/v1/policy/packs/{PACK}", mc.access_token(["policy:read"]), method="HEAD")
+    assert reply.status == 200, f"MC HEAD pack failed: {reply.status}"
+    return reply.headers["etag"].strip('"').removeprefix("sha256-")
 
 
 def wait_enforcing(world: World, digest: str, budget_s: float, since: float | None = None) -> float:
@@ -84,26 +80,18 @@ def publish_good_and_wait(world: World, budget_s: float) -> dict:
     Reload scenarios start from here so each has a known last-known-good,
     whatever an earlier scenario left MC serving.
     """
-    mc = Conductor(world.env)
-    try:
-        revision = f"good-{uuid.uuid4().hex[:8]}"
-        published = mc.publish_revision(PACK, revision, bundle.read_dir(POLICY_DIR), signing="valid")
-    finally:
-        mc.close()
+    revision = f"good-{uuid.uuid4().hex[:8]}"
+    published = world.mc().publish_revision(PACK, revision, bundle.read_dir(POLICY_DIR), signing="valid")
     wait_enforcing(world, published["digest"], budget_s)
     return enforced(world)
 
 
 def publish_frozen(world: World, action: str, signing: str = "valid") -> dict:
     """Publish a new revision at MC that freezes `action`; returns {revision, digest, published_at}."""
-    mc = Conductor(world.env)
-    try:
-        revision = f"freeze-{action}-{uuid.uuid4().hex[:8]}"
-        published = mc.publish_revision(PACK, revision, frozen_revision_files(action), signing=signing)
-        published["published_at"] = time.monotonic()
-        return published
-    finally:
-        mc.close()
+    revision = f"freeze-{action}-{uuid.uuid4().hex[:8]}"
+    published = world.mc().publish_revision(PACK, revision, frozen_revision_files(action), signing=signing)
+    published["published_at"] = time.monotonic()
+    return published
 
 
 def reload_failures(world: World) -> float:

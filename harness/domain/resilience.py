@@ -37,7 +37,6 @@ from harness.domain.evidence import (
 from harness.env.world import World
 from harness.kit.readiness import wait_until, wait_within
 
-WRITER = "writer"  # world.facts key of the scenario's SteadyWriter
 RETRY_PAUSE_S = 0.1
 COS_UNANSWERED_BUDGET_S = 30.0  # how long the writer keeps retrying one document while COS is away
 
@@ -178,7 +177,7 @@ def _digest(doc: dict[str, Any]) -> str:
 
 
 def writer_of(world: World) -> SteadyWriter:
-    writer = world.facts.get(WRITER)
+    writer = world.writer
     assert writer is not None, "no evidence was written in this scenario"
     return writer
 
@@ -209,9 +208,9 @@ def write_through_outage(world: World, outage: str, seconds: float, per_second: 
         raise ValueError(f"unknown outage {outage!r}; one of {sorted(OUTAGES)}")
     begin, end = OUTAGES[outage]
     before = cos_metrics.scrape(world)
-    world.facts["metrics_before"] = before
+    world.metrics_before = before
     writer = SteadyWriter(world, per_second)
-    world.facts[WRITER] = writer
+    world.writer = writer
     episode = Episode(fault=f"MC {outage}")
     begin(world)
     started = time.monotonic()
@@ -227,7 +226,7 @@ def write_through_outage(world: World, outage: str, seconds: float, per_second: 
     episode.notes["retries_during_outage"] = cos_metrics.delta_by_label(
         before, cos_metrics.scrape(world), "evidence_publish_retries_total", "reason"
     )
-    world.facts["episode"] = episode
+    world.episode = episode
     return episode
 
 
@@ -246,11 +245,11 @@ def write_through_resets(world: World, moment: str, count: int, per_second: floa
     if moment not in MOMENTS:
         raise ValueError(f"unknown moment {moment!r}; one of {sorted(MOMENTS)}")
     before = cos_metrics.scrape(world)
-    world.facts["metrics_before"] = before
+    world.metrics_before = before
     faults.connection_resets(world, MOMENTS[moment])
     started = time.monotonic()
     writer = SteadyWriter(world, per_second, limit=count)
-    world.facts[WRITER] = writer
+    world.writer = writer
     writer.start()
     try:
         writer.wait_done(count / per_second + 10)
@@ -267,7 +266,7 @@ def write_through_resets(world: World, moment: str, count: int, per_second: floa
         faults.clear_toxics(world)
         writer.stop()
     episode = Episode(fault=f"connection resets {moment}", seconds=round(time.monotonic() - started, 3))
-    world.facts["episode"] = episode
+    world.episode = episode
     return episode
 
 
@@ -283,7 +282,7 @@ def kill_cos_mid_publish(world: World, per_second: float, after_restart: int = 1
     can reach MC after COS is gone (stored at MC, never confirmed to COS).
     """
     writer = SteadyWriter(world, per_second)
-    world.facts[WRITER] = writer
+    world.writer = writer
     faults.requests_delayed(world, IN_FLIGHT_LATENCY_MS)
     writer.start()
     episode = Episode(fault="COS killed mid-publish")
@@ -303,7 +302,7 @@ def kill_cos_mid_publish(world: World, per_second: float, after_restart: int = 1
         episode.notes["cos_restart_s"] = round(faults.start_cos(world), 3)
         # A restarted COS counts from zero, and its publisher starts resending before /readyz
         # answers: its counters since the restart are its absolute values.
-        world.facts["metrics_before"] = cos_metrics.Scrape({})
+        world.metrics_before = cos_metrics.Scrape({})
         episode.notes["cos_down_s"] = round(time.monotonic() - killed_at, 3)
         target = len(writer.accepted()) + after_restart
         wait_until(
@@ -314,7 +313,7 @@ def kill_cos_mid_publish(world: World, per_second: float, after_restart: int = 1
         )
     finally:
         writer.stop()
-    world.facts["episode"] = episode
+    world.episode = episode
     return episode
 
 
@@ -360,7 +359,7 @@ def observe_slow_polls(world: World, latency_ms: int, polls: int, budget_s: floa
         mean_slow_s=round((total - b_sum) / slow_n, 3),  # fast polls add only milliseconds to the sum
         failed=int(cos_metrics.delta(before, after, f"{FETCH}_count", outcome="error")),
     )
-    world.facts["slow_polls"] = result
+    world.slow_polls = result
     world.note(
         "pack polls while MC was slow",
         f"delay {latency_ms} ms: {result.completed} polls completed, {result.slow} slower than 1 s, "
@@ -397,7 +396,7 @@ def observe_silent_polls(world: World, failures: int, budget_s: float = 25) -> l
         return n >= failures
 
     wait_until(f"COS to give up on {failures} pack polls to a silent MC", sample, budget_s, 0.05)
-    world.facts["failed_polls"] = seen
+    world.failed_polls = seen
     world.note(
         "pack polls while MC was silent",
         "\n".join(
@@ -435,7 +434,7 @@ def wait_recovered(world: World, what: str, probe, budget_s: float) -> float:
     took = round(
         wait_within(f"{what} after the fault's removal", probe, faults.cleared_at(world), budget_s), 3
     )
-    world.facts.setdefault("timings", {})["time_to_recover_s"] = took
+    world.time("time_to_recover_s", took)
     world.note("time to recover", f"{what}: {took} s after the fault was removed (budget {budget_s} s)")
     return took
 
@@ -474,7 +473,7 @@ def reconcile(world: World, budget_s: float = 10, note: bool = True) -> Reconcil
     if not note:
         return result
     world.note("evidence ledger", result.summary())
-    counts = world.facts.setdefault("timings", {})
+    counts = world.timings
     counts.update(
         evidence_accepted=len(result.accepted),
         evidence_stored_at_mc=len(result.accepted) - len(result.lost),
@@ -501,7 +500,7 @@ def expect_replays_counted(world: World) -> None:
 
 def publish_counters(world: World) -> dict[str, Any]:
     """COS's retry and replay counters since the scenario's first snapshot (for notes and checks)."""
-    before = world.facts["metrics_before"]
+    before = world.metrics_before
     after = cos_metrics.scrape(world)
     counts = {
         "retries": cos_metrics.delta_by_label(before, after, "evidence_publish_retries_total", "reason"),

@@ -50,8 +50,8 @@ def attach_world(world, scenario) -> None:
         attach_text("HTTP exchanges (secrets redacted)", exchanges)
     for name, text in world.attachments:
         attach_text(name, text)
-    if world.facts.get("timings"):
-        attach_json("timings", world.facts["timings"])
+    if world.timings:
+        attach_json("timings", world.timings)
     if getattr(scenario.status, "name", str(scenario.status)) in ("failed", "error", "hook_error"):
         for service in (COS, MC, PROXY):
             try:

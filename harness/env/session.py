@@ -43,7 +43,8 @@ def make_plan(session: Session, context) -> list[plan.Planned]:
     """Decide (and print, and write to reports/plan.json) what this run will do; apply backend skips."""
     session.planned = plan.make(context._runner.features, context.config, session.backend, session.userdata)  # noqa: SLF001
     print(plan.describe(session.planned, session.backend), flush=True)
-    plan.write(session.planned, Path(session.userdata.get("reports_dir", "reports")) / "plan.json")
+    name = "plan-rerun.json" if session.userdata.get("rerun") else "plan.json"  # keep the first run's plan
+    plan.write(session.planned, Path(session.userdata.get("reports_dir", "reports")) / name)
     return session.planned
 
 

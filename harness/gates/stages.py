@@ -172,8 +172,9 @@ def faults() -> StageResult:
         env={**os.environ, "E2E_REPORTS_DIR": str(out), **NO_STAGE_REPORT},
     )
     passed, failed = _plain_counts(text)
-    summary_path = out / "suite-summary.json"
-    skipped = json.loads(summary_path.read_text()).get("skipped", 0) if summary_path.exists() else 0
+    plan_path = out / "plan.json"  # what the run planned, skips with their reasons (harness/env/plan.py)
+    plan = json.loads(plan_path.read_text()) if plan_path.exists() else []
+    skipped = sum(1 for p in plan if not p["runs"])
     took = time.monotonic() - t0
     note = f"external recipe: {passed} passed, {failed} failed, {skipped} skipped in {took:.0f}s"
     return StageResult(

@@ -14,24 +14,29 @@ from types import SimpleNamespace
 
 import pytest
 
-from harness.domain import evidence, faults, resilience
+from harness.domain import evidence, resilience
 from harness.kit.readiness import NotReady, wait_within
 
 
-def _world(**facts):
+def _world(**fields):
+    """A stand-in World: the typed fields a check reads, `time` and `note` for the report."""
     notes: list[tuple[str, str]] = []
-    return SimpleNamespace(facts=dict(facts), note=lambda name, text: notes.append((name, text)), notes=notes)
+    world = SimpleNamespace(submissions=[], writer=None, fault_cleared_at=None, timings={}, notes=notes)
+    vars(world).update(fields)
+    world.note = lambda name, text: notes.append((name, text))
+    world.time = lambda name, seconds: world.timings.__setitem__(name, round(seconds, 3))
+    return world
 
 
 # --- "within N seconds after …" --------------------------------------------------------------
 def test_a_budget_spent_before_the_check_fails_even_if_recovered_now() -> None:
-    world = _world(**{faults.CLEARED_AT: time.monotonic() - 20})
+    world = _world(fault_cleared_at=time.monotonic() - 20)
     with pytest.raises(AssertionError, match="budget"):
         resilience.wait_recovered(world, "something", lambda: True, budget_s=10)
 
 
 def test_recovery_within_the_budget_passes_and_is_measured_from_the_fault() -> None:
-    world = _world(**{faults.CLEARED_AT: time.monotonic() - 1.0})
+    world = _world(fault_cleared_at=time.monotonic() - 1.0)
     took = resilience.wait_recovered(world, "something", lambda: True, budget_s=10)
     assert 1.0 <= took <= 10
 
@@ -105,16 +110,16 @@ class _Writer:
 
 def test_a_202_that_took_seconds_is_not_at_once() -> None:
     slow = resilience.Written(key="k", digest="d", answers=["202"], final=202, first_answer_s=4.0)
-    world = _world(**{resilience.WRITER: _Writer([slow])})
+    world = _world(writer=_Writer([slow]))
     with pytest.raises(AssertionError, match="longer than"):
         resilience.expect_answered_at_once(world)
 
 
 def test_quick_202s_are_at_once_and_nothing_written_is_not() -> None:
     quick = resilience.Written(key="k", digest="d", answers=["202"], final=202, first_answer_s=0.02)
-    resilience.expect_answered_at_once(_world(**{resilience.WRITER: _Writer([quick])}))
+    resilience.expect_answered_at_once(_world(writer=_Writer([quick])))
     with pytest.raises(AssertionError, match="no evidence"):
-        resilience.expect_answered_at_once(_world(**{resilience.WRITER: _Writer([])}))
+        resilience.expect_answered_at_once(_world(writer=_Writer([])))
 
 
 # --- "nothing new was added" past the first page of COS's outbox --------------------------------
