@@ -4,7 +4,7 @@
 //   k6 run -e COS_URL=http://127.0.0.1:8600 -e RATE=200 -e DURATION=30s -e WARMUP=5s \
 //          -e READ_RATIO=0.8 -e READ_P95_MS=350 -e WRITE_P95_MS=700 -e SUMMARY_DIR=reports/load k6/load.js
 //
-// harness/load/runner.py:run_load drives this script (budgets as THRESHOLDS_JSON); docs/k6.md
+// harness/load/runner.py:run_load drives this script (budgets as plain numbers); docs/k6.md
 // lists every variable.
 
 import { read as cosRead, setupSession, submitEvidence } from './lib/cos.js';

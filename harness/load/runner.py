@@ -5,9 +5,10 @@ One sentence in a feature file is the single source of truth for a load check:
     at 1000 requests per second for 60 seconds with 80% reads,
     p95 of reads stays under 350 ms and p95 of writes under 700 ms
 
-`parse_load_sentence` turns it into a `LoadProfile` and `Budgets`; `compile_thresholds`
-turns those into k6 threshold expressions (passed to k6 as THRESHOLDS_JSON, so the script
-holds no numbers of its own); `run_load` runs the venv's k6 binary against a COS URL,
+`parse_load_sentence` turns it into a `LoadProfile` and `Budgets`; `k6_env` hands those
+numbers to k6 as they are (READ_P95_MS, WRITE_P95_MS, MAX_ERROR_RATE, MAX_DROPPED_RATIO) and
+k6/lib/profile.js builds the thresholds from them — the one threshold compiler, so Python and
+JavaScript can never round differently; `run_load` runs the venv's k6 binary against a COS URL,
 samples CPU/RSS of the given PIDs meanwhile, and returns a `LoadResult` with per-kind
 p50/p95/p99, counts, error rate, dropped iterations, achieved rate and every breached
 threshold with the value k6 measured. docs/k6.md is the cheat sheet.
@@ -16,7 +17,6 @@ threshold with the value k6 measured. docs/k6.md is the cheat sheet.
 from __future__ import annotations
 
 import json
-import math
 import os
 import re
 import subprocess
@@ -284,23 +284,17 @@ def _num(x: float) -> str:
     return "0" if text in ("", "-0") else text
 
 
-def dropped_tolerance(planned: float, ratio: float) -> int:
-    """Dropped iterations allowed: `ratio` of planned, rounded up (mirrors profile.js)."""
-    return math.ceil(planned * ratio - 1e-9) if ratio > 0 else 0
-
-
-def compile_thresholds(profile: LoadProfile, budgets: Budgets) -> dict[str, list[str]]:
-    """The budget thresholds, keyed by k6 (sub)metric; only measured-phase samples count."""
-    thresholds: dict[str, list[str]] = {}
-    p95 = {READ: budgets.read_p95_ms, WRITE: budgets.write_p95_ms}
-    for kind in profile.kinds:
-        if p95[kind] is not None:
-            thresholds[f"http_req_duration{{kind:{kind},phase:{MEASURE}}}"] = [f"p(95)<{_num(p95[kind])}"]
-        tolerance = dropped_tolerance(profile.planned(kind), budgets.max_dropped_ratio)
-        thresholds[f"dropped_iterations{{scenario:{SCENARIOS[kind]}}}"] = [f"count<={tolerance}"]
-    thresholds[f"http_req_failed{{phase:{MEASURE}}}"] = [f"rate<={_num(budgets.max_error_rate)}"]
-    thresholds[f"checks{{phase:{MEASURE}}}"] = [f"rate>={_num(1 - budgets.max_error_rate)}"]
-    return thresholds
+def budget_env(budgets: Budgets) -> dict[str, str]:
+    """The sentence's budget numbers as k6 receives them; k6/lib/profile.js turns them into thresholds."""
+    env = {
+        "MAX_ERROR_RATE": _num(budgets.max_error_rate),
+        "MAX_DROPPED_RATIO": _num(budgets.max_dropped_ratio),
+    }
+    if budgets.read_p95_ms is not None:
+        env["READ_P95_MS"] = _num(budgets.read_p95_ms)
+    if budgets.write_p95_ms is not None:
+        env["WRITE_P95_MS"] = _num(budgets.write_p95_ms)
+    return env
 
 
 def k6_env(
@@ -322,7 +316,7 @@ def k6_env(
         "SUMMARY_DIR": str(summary_dir),
     }
     if budgets is not None:
-        env["THRESHOLDS_JSON"] = json.dumps(compile_thresholds(profile, budgets), separators=(",", ":"))
+        env.update(budget_env(budgets))
     if cos_url is not None:
         env["COS_URL"] = cos_url.rstrip("/")
     if username is not None:

@@ -3,9 +3,10 @@
 // One function turns RATE / DURATION / WARMUP / READ_RATIO into constant-arrival-rate
 // scenarios (a warm-up pair tagged phase:warmup, then the measured pair tagged
 // phase:measure) and the budgets into thresholds.  Budget numbers are never written
-// here: they arrive as THRESHOLDS_JSON (compiled by harness/load/runner.py, the single source
-// of truth) or, for a hand-run, as READ_P95_MS / WRITE_P95_MS / MAX_ERROR_RATE /
-// MAX_DROPPED_RATIO.  See docs/k6.md.
+// here: they arrive as plain numbers — READ_P95_MS / WRITE_P95_MS / MAX_ERROR_RATE /
+// MAX_DROPPED_RATIO — straight from the Gherkin sentence (harness/load/runner.py passes them,
+// a person can pass them by hand), and `budgetThresholds` below is the one place they become
+// k6 threshold expressions.  See docs/k6.md.
 
 export const READ = 'read';
 export const WRITE = 'write';
@@ -92,9 +93,10 @@ export function droppedTolerance(planned, ratio) {
   return ratio > 0 ? Math.ceil(planned * ratio - 1e-9) : 0;
 }
 
-// The hand-run fallback; harness/load/runner.py:compile_thresholds produces the same shape
-// (tests/load pins the two together through `k6 inspect`).
-function thresholdsFromBudgetEnv(profile) {
+// The budget thresholds, from the budget numbers in the environment (the only threshold
+// compiler: tests/load checks through `k6 inspect` that the sentence's numbers arrive here
+// exactly).  Only measured-phase samples count; no budget at all → the run only reports.
+export function budgetThresholds(profile) {
   const readP95 = env('READ_P95_MS', undefined);
   const writeP95 = env('WRITE_P95_MS', undefined);
   if (readP95 === undefined && writeP95 === undefined) return {};
@@ -131,12 +133,6 @@ function observations(profile) {
     t[`dropped_iterations{scenario:${SCENARIOS[kind]}}`] = ['count>=0'];
   }
   return t;
-}
-
-export function budgetThresholds(profile) {
-  const raw = env('THRESHOLDS_JSON', undefined);
-  if (raw !== undefined) return JSON.parse(raw);
-  return thresholdsFromBudgetEnv(profile);
 }
 
 function merge(budgets, observed) {

@@ -13,7 +13,6 @@ from harness.load.runner import (
     Breach,
     Budgets,
     LoadProfile,
-    compile_thresholds,
     k6_binary,
     k6_command,
     k6_env,
@@ -82,25 +81,17 @@ def test_profile_rejects_nonsense() -> None:
             LoadProfile(**bad)
 
 
-def test_numbers_from_the_sentence_appear_in_the_thresholds_exactly() -> None:
-    profile, budgets = parse_load_sentence(SENTENCE)
-    thresholds = compile_thresholds(profile, budgets)
-    assert thresholds == {
-        READ_P95: ["p(95)<350"],
-        WRITE_P95: ["p(95)<700"],
-        "dropped_iterations{scenario:reads}": ["count<=480"],  # 1 % of 800/s × 60 s
-        "dropped_iterations{scenario:writes}": ["count<=120"],  # 1 % of 200/s × 60 s
-        "http_req_failed{phase:measure}": ["rate<=0.01"],
-        "checks{phase:measure}": ["rate>=0.99"],
-    }
-    fractional = compile_thresholds(LoadProfile(10, 3, 1.0, 0), Budgets(20.5, 700, 0.005, 0))
-    assert fractional[READ_P95] == ["p(95)<20.5"]
-    assert WRITE_P95 not in fractional  # no writes offered, nothing to judge
-    assert fractional["dropped_iterations{scenario:reads}"] == ["count<=0"]
-    assert fractional["http_req_failed{phase:measure}"] == ["rate<=0.005"]
+SENTENCE_THRESHOLDS = {
+    READ_P95: ["p(95)<350"],
+    WRITE_P95: ["p(95)<700"],
+    "dropped_iterations{scenario:reads}": ["count<=480"],  # 1 % of 800/s × 60 s
+    "dropped_iterations{scenario:writes}": ["count<=120"],  # 1 % of 200/s × 60 s
+    "http_req_failed{phase:measure}": ["rate<=0.01"],
+    "checks{phase:measure}": ["rate>=0.99"],
+}
 
 
-def test_env_carries_profile_and_compiled_thresholds(tmp_path) -> None:
+def test_env_carries_the_sentence_numbers_as_they_are(tmp_path) -> None:
     profile, budgets = parse_load_sentence(SENTENCE)
     env = k6_env(profile, budgets, tmp_path, cos_url="http://127.0.0.1:1/", username="qa", password="pw")
     assert {k: env[k] for k in ("RATE", "DURATION", "WARMUP", "READ_RATIO", "COS_URL")} == {
@@ -110,7 +101,14 @@ def test_env_carries_profile_and_compiled_thresholds(tmp_path) -> None:
         "READ_RATIO": "0.8",
         "COS_URL": "http://127.0.0.1:1",
     }
-    assert json.loads(env["THRESHOLDS_JSON"]) == compile_thresholds(profile, budgets)
+    budget = {k: env[k] for k in ("READ_P95_MS", "WRITE_P95_MS", "MAX_ERROR_RATE", "MAX_DROPPED_RATIO")}
+    assert budget == {
+        "READ_P95_MS": "350",
+        "WRITE_P95_MS": "700",
+        "MAX_ERROR_RATE": "0.01",
+        "MAX_DROPPED_RATIO": "0.01",
+    }
+    assert "THRESHOLDS_JSON" not in env  # one threshold compiler: k6/lib/profile.js
     cmd = k6_command(COS_SCRIPT, env)
     for flag in ("--no-usage-report", "--quiet", "--summary-trend-stats"):
         assert flag in cmd
@@ -125,16 +123,15 @@ def _inspect(env: dict[str, str]) -> dict:
     return json.loads(out.stdout)
 
 
-def _budget_part(k6_thresholds: dict, compiled: dict) -> dict:
+def _budget_part(k6_thresholds: dict, expected: dict) -> dict:
     """k6's thresholds restricted to the expressions the budgets define (drops observations)."""
-    return {m: [e for e in k6_thresholds.get(m, []) if e in compiled[m]] for m in compiled}
+    return {m: [e for e in k6_thresholds.get(m, []) if e in expected[m]] for m in expected}
 
 
-def test_k6_receives_exactly_the_compiled_thresholds_and_scenarios(tmp_path) -> None:
+def test_k6_builds_the_thresholds_from_the_sentence_numbers_and_the_scenarios(tmp_path) -> None:
     profile, budgets = parse_load_sentence(SENTENCE)
-    compiled = compile_thresholds(profile, budgets)
     options = _inspect(k6_env(profile, budgets, tmp_path))
-    assert _budget_part(options["thresholds"], compiled) == compiled
+    assert _budget_part(options["thresholds"], SENTENCE_THRESHOLDS) == SENTENCE_THRESHOLDS
     sc = options["scenarios"]
     assert (sc["reads"]["rate"], sc["writes"]["rate"], sc["reads"]["timeUnit"]) == (800, 200, "1s")
     assert sc["reads"]["startTime"] == "6s" and sc["reads"]["duration"] == "1m0s"  # k6 normalises
@@ -143,12 +140,16 @@ def test_k6_receives_exactly_the_compiled_thresholds_and_scenarios(tmp_path) -> 
     assert 1 <= sc["reads"]["preAllocatedVUs"] <= sc["reads"]["maxVUs"] <= 400
 
 
-def test_hand_run_budget_variables_build_the_same_thresholds_as_python(tmp_path) -> None:
-    profile, budgets = parse_load_sentence(SENTENCE)
-    env = k6_env(profile, None, tmp_path)
-    env.update(READ_P95_MS="350", WRITE_P95_MS="700", MAX_ERROR_RATE="0.01", MAX_DROPPED_RATIO="0.01")
-    compiled = compile_thresholds(profile, budgets)
-    assert _budget_part(_inspect(env)["thresholds"], compiled) == compiled
+def test_fractional_budgets_and_a_read_only_profile_reach_k6_exactly(tmp_path) -> None:
+    thresholds = _inspect(k6_env(LoadProfile(10, 3, 1.0, 0), Budgets(20.5, 700, 0.005, 0), tmp_path))[
+        "thresholds"
+    ]
+    assert "p(95)<20.5" in thresholds[READ_P95]
+    assert not any(
+        e.startswith("p(95)<") for e in thresholds.get(WRITE_P95, [])
+    )  # no writes: nothing to judge
+    assert "count<=0" in thresholds["dropped_iterations{scenario:reads}"]
+    assert "rate<=0.005" in thresholds["http_req_failed{phase:measure}"]
 
 
 def test_fractional_rates_and_no_warmup(tmp_path) -> None:
