@@ -72,6 +72,18 @@ def problem(status: int, reason: str, **extra: Any) -> dict[str, Any]:
     }
 
 
+def answers_problem(
+    interaction: Any, status: int, reason: str, *, challenge: str | None = None, **extra: Any
+) -> Any:
+    """The seam's error answer on `interaction`: `status`, `Content-Type: application/problem+json`,
+    an optional `WWW-Authenticate` challenge, and a problem body whose status and reason (and any
+    `extra` field) are the promise. Pact's builder changes the interaction in place."""
+    interaction.will_respond_with(status).with_header("Content-Type", PROBLEM)
+    if challenge is not None:
+        interaction.with_header("WWW-Authenticate", challenge)
+    return interaction.with_body(problem(status, reason, **extra), PROBLEM)
+
+
 def form_body(fields: dict[str, Any]) -> str:
     """A form-urlencoded body whose fields may carry matchers (Pact's integration JSON)."""
     return json.dumps(fields, cls=IntegrationJSONEncoder)

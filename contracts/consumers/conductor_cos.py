@@ -30,12 +30,11 @@ from contracts.dsl import (
     HEX64,
     JSON,
     MOCK_HOST,
-    PROBLEM,
     RECEIPT_SIGNATURE,
     RFC3339,
     UNIX_SECONDS,
+    answers_problem,
     from_state,
-    problem,
 )
 from seam import digest
 
@@ -109,9 +108,7 @@ def receipt_signed_by_another_key(pact: Pact) -> None:
         2,
         "${untrustedSignature}",
     )
-    interaction.will_respond_with(401).with_header("Content-Type", PROBLEM).with_body(
-        problem(401, "bad_signature"), PROBLEM
-    )
+    answers_problem(interaction, 401, "bad_signature")
     with pact.serve(addr=MOCK_HOST) as srv:
         response = ReceiptSender.for_base_url(str(srv.url), Ed25519PrivateKey.generate()).send(receipt)
     assert response.status_code == 401 and response.json()["reason"] == "bad_signature", response.text

@@ -25,7 +25,7 @@ from contracts.consumers.conductor_cos import (
     attestation_body,
     attestation_validators,
 )
-from contracts.dsl import ETAG_STRONG, HEX64, JSON, MOCK_HOST, PROBLEM, bearer, canonical, from_state, problem
+from contracts.dsl import ETAG_STRONG, HEX64, JSON, MOCK_HOST, answers_problem, bearer, canonical, from_state
 from cosclient import CompanyOSClient
 from seam import digest
 
@@ -76,17 +76,14 @@ def login(pact: Pact) -> None:
 
 @case
 def login_wrong_password(pact: Pact) -> None:
-    (
+    request = (
         pact.upon_receiving("a login with a wrong password")
         .given(USER_EXISTS, username=examples.USERNAME)
         .with_request("POST", "/v1/login")
         .with_header("Content-Type", JSON)
         .with_body({"username": examples.USERNAME, "password": placeholders.WRONG_PASSWORD}, JSON)
-        .will_respond_with(401)
-        .with_header("Content-Type", PROBLEM)
-        .with_header("WWW-Authenticate", CHALLENGE)
-        .with_body(problem(401, "invalid_credentials"), PROBLEM)
     )
+    answers_problem(request, 401, "invalid_credentials", challenge=CHALLENGE)
     with pact.serve(addr=MOCK_HOST) as srv, _client(srv) as cos:
         reply = cos.login(examples.USERNAME, placeholders.WRONG_PASSWORD)
         assert reply.status == 401 and reply.reason == "invalid_credentials" and cos.token is None, reply
@@ -163,16 +160,13 @@ def authorize(pact: Pact) -> None:
 
 @case
 def authorize_without_token(pact: Pact) -> None:
-    (
+    request = (
         pact.upon_receiving("a decision request without a token")
         .with_request("POST", "/v1/authorize")
         .with_header("Content-Type", JSON)
         .with_body({"subject": SUBJECT, "action": "read"}, JSON)
-        .will_respond_with(401)
-        .with_header("Content-Type", PROBLEM)
-        .with_header("WWW-Authenticate", TOKEN_CHALLENGE)
-        .with_body(problem(401, "missing_token"), PROBLEM)
     )
+    answers_problem(request, 401, "missing_token", challenge=TOKEN_CHALLENGE)
     with pact.serve(addr=MOCK_HOST) as srv, _client(srv) as cos:
         reply = cos.authorize(SUBJECT, "read")
         assert reply.status == 401 and reply.reason == "missing_token", reply
@@ -263,21 +257,17 @@ def evidence_replay(pact: Pact) -> None:
 @case
 def evidence_key_reused(pact: Pact) -> None:
     key, first, second = "contract-cos-reused", examples.evidence(23), examples.evidence(24)
-    (
-        _submission(
-            pact,
-            "an evidence submission reusing a key with different evidence",
-            key,
-            second,
-            states=(
-                (LOGGED_IN, {"username": examples.USERNAME}),
-                (EVIDENCE_ACCEPTED, {"idempotency_key": key, "evidence": first}),
-            ),
-        )
-        .will_respond_with(422)
-        .with_header("Content-Type", PROBLEM)
-        .with_body(problem(422, "idempotency_key_reused"), PROBLEM)
+    request = _submission(
+        pact,
+        "an evidence submission reusing a key with different evidence",
+        key,
+        second,
+        states=(
+            (LOGGED_IN, {"username": examples.USERNAME}),
+            (EVIDENCE_ACCEPTED, {"idempotency_key": key, "evidence": first}),
+        ),
     )
+    answers_problem(request, 422, "idempotency_key_reused")
     with pact.serve(addr=MOCK_HOST) as srv:
         reply = _submit(srv, second, key)
     assert reply.status == 422 and reply.reason == "idempotency_key_reused", reply
@@ -286,12 +276,8 @@ def evidence_key_reused(pact: Pact) -> None:
 @case
 def evidence_without_key(pact: Pact) -> None:
     doc = examples.evidence(25)
-    (
-        _submission(pact, "an evidence submission without an Idempotency-Key", None, doc)
-        .will_respond_with(400)
-        .with_header("Content-Type", PROBLEM)
-        .with_body(problem(400, "missing_idempotency_key"), PROBLEM)
-    )
+    request = _submission(pact, "an evidence submission without an Idempotency-Key", None, doc)
+    answers_problem(request, 400, "missing_idempotency_key")
     with pact.serve(addr=MOCK_HOST) as srv:
         reply = _submit(srv, doc, None)
     assert reply.status == 400 and reply.reason == "missing_idempotency_key", reply
@@ -301,18 +287,14 @@ def evidence_without_key(pact: Pact) -> None:
 def evidence_digest_mismatch(pact: Pact) -> None:
     key, doc = "contract-cos-digest-mismatch", examples.evidence(26)
     wrong = digest.content_digest(b"some other bytes")
-    (
-        _submission(
-            pact,
-            "an evidence submission whose Content-Digest does not match the body",
-            key,
-            doc,
-            content_digest=wrong,
-        )
-        .will_respond_with(400)
-        .with_header("Content-Type", PROBLEM)
-        .with_body(problem(400, "content_digest_mismatch"), PROBLEM)
+    request = _submission(
+        pact,
+        "an evidence submission whose Content-Digest does not match the body",
+        key,
+        doc,
+        content_digest=wrong,
     )
+    answers_problem(request, 400, "content_digest_mismatch")
     with pact.serve(addr=MOCK_HOST) as srv:
         reply = _submit(srv, doc, key, content_digest=wrong)
     assert reply.status == 400 and reply.reason == "content_digest_mismatch", reply
@@ -321,13 +303,8 @@ def evidence_digest_mismatch(pact: Pact) -> None:
 @case
 def evidence_without_token(pact: Pact) -> None:
     key, doc = "contract-cos-no-token", examples.evidence(27)
-    (
-        _submission(pact, "an evidence submission without a token", key, doc, states=(), token=False)
-        .will_respond_with(401)
-        .with_header("Content-Type", PROBLEM)
-        .with_header("WWW-Authenticate", TOKEN_CHALLENGE)
-        .with_body(problem(401, "missing_token"), PROBLEM)
-    )
+    request = _submission(pact, "an evidence submission without a token", key, doc, states=(), token=False)
+    answers_problem(request, 401, "missing_token", challenge=TOKEN_CHALLENGE)
     with pact.serve(addr=MOCK_HOST) as srv:
         reply = _submit(srv, doc, key, token=None)
     assert reply.status == 401 and reply.reason == "missing_token", reply
