@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from harness.env.world import World
-from harness.kit.readiness import wait_within
+from harness.kit.readiness import Observed, wait_within
 
 
 def new_document(**overrides: Any) -> dict[str, Any]:
@@ -151,6 +151,23 @@ def expect_exactly_once(result: Reconciliation) -> None:
     assert not result.rekeyed, f"MC stored documents under keys COS did not accept: {result.rekeyed[:5]}"
 
 
+def _stored(ledger) -> Observed:
+    """Done when MC holds every accepted document; says which are still missing."""
+    missing = sorted(ledger.lost)
+    return Observed(
+        not missing,
+        f"MC holds {len(ledger.accepted) - len(missing)} of {len(ledger.accepted)}; missing {missing[:5]}",
+    )
+
+
+def _acknowledged(states: dict[str, str]) -> Observed:
+    """Done when COS has recorded a receipt for every key; says the states it saw."""
+    waiting = {key: state for key, state in states.items() if state != "acknowledged"}
+    some = dict(list(waiting.items())[:5])
+    done = len(states) - len(waiting)
+    return Observed(not waiting, f"{done} of {len(states)} acknowledged; not yet: {some}")
+
+
 def wait_stored_once(world: World, budget_s: float) -> Reconciliation:
     """Within `budget_s` of the last accepted submission, MC holds each document exactly once."""
     accepted = accepted_documents(world)
@@ -158,7 +175,7 @@ def wait_stored_once(world: World, budget_s: float) -> Reconciliation:
     since = max(s.at for s in world.submissions if s.key in accepted)
     wait_within(
         f"MC to store {len(accepted)} evidence",
-        lambda: not evidence_ledger(world, accepted).lost,
+        lambda: _stored(evidence_ledger(world, accepted)),
         since=since,
         budget_s=budget_s,
         interval_s=0.1,
@@ -199,7 +216,7 @@ def wait_acknowledged(world: World, budget_s: float) -> float:
     since = max(s.at for s in world.submissions if s.key in keys)
     return wait_within(
         f"COS to record receipts for {len(keys)} evidence",
-        lambda: all(state == "acknowledged" for state in cos_states_of(world, keys).values()),
+        lambda: _acknowledged(cos_states_of(world, keys)),
         since=since,
         budget_s=budget_s,
         interval_s=0.1,

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from harness.env.world import World
-from harness.kit.readiness import wait_within
+from harness.kit.readiness import Observed, wait_within
 from seam import bundle
 
 PACK = "policy-pack-v0"
@@ -52,6 +52,20 @@ def mc_pack_digest(world: World) -> str:
     return reply.headers["etag"].strip('"').removeprefix("sha256-")
 
 
+def _enforcing(attested: dict, digest: str) -> Observed:
+    """Done when COS attests `digest`; says what it attests instead."""
+    now = attested.get("digest", "").removeprefix("sha256:")
+    return Observed(
+        now == digest,
+        f"COS enforces {now[:12]}… ({attested.get('source')}, revision {attested.get('revision')})",
+    )
+
+
+def _rejected(failures: float, before: float) -> Observed:
+    """Done when COS counted one more reload failure; says the count it saw."""
+    return Observed(failures > before, f"policy_reload_failure_total {failures:g} (was {before:g})")
+
+
 def wait_enforcing(world: World, digest: str, budget_s: float, since: float | None = None) -> float:
     """Seconds from `since` (default: now) until COS's attestation names `digest`.
 
@@ -59,7 +73,7 @@ def wait_enforcing(world: World, digest: str, budget_s: float, since: float | No
     """
     return wait_within(
         f"COS to enforce pack {digest[:12]}…",
-        lambda: enforced(world).get("digest", "").removeprefix("sha256:") == digest,
+        lambda: _enforcing(enforced(world), digest),
         since=time.monotonic() if since is None else since,
         budget_s=budget_s,
     )
@@ -164,7 +178,7 @@ def wait_reload_failure(world: World, before: float, budget_s: float, since: flo
     """Seconds from `since` (the publish) until COS counts one more reload failure than `before`."""
     return wait_within(
         "COS to reject the defective pack",
-        lambda: reload_failures(world) > before,
+        lambda: _rejected(reload_failures(world), before),
         since=since,
         budget_s=budget_s,
     )
