@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from contracts import COS, MC, PACT_DIR, REPORT_DIR, broker, drift, matrix, mutations, pactfile, scrub, verify
+from contracts.openapi_check import check_pacts
 
 
 @dataclass
@@ -51,6 +52,16 @@ def secrets_scrub() -> StepResult:
         return not findings, scrub.report(findings, len(paths)), findings
 
     return _timed("scrub", body)
+
+
+def pacts_against_openapi() -> StepResult:
+    """The second contract: every pact interaction is documented by its provider's OpenAPI."""
+
+    def body():
+        outcome = check_pacts(pactfile.committed(PACT_DIR))
+        return outcome.ok, outcome.report(), outcome
+
+    return _timed("pacts vs OpenAPI", body)
 
 
 def provider_verification(provider: str, record: bool = True) -> StepResult:
@@ -108,6 +119,7 @@ def run(skip_mutations: bool = False, announce: Callable[[str], None] = print) -
     steps: list[tuple[str, Callable[[], StepResult]]] = [
         ("consumer tests + drift", consumers_and_drift),
         ("scrub", secrets_scrub),
+        ("pacts vs OpenAPI", pacts_against_openapi),
         (f"verify {MC}", lambda: provider_verification(MC)),
         (f"verify {COS}", lambda: provider_verification(COS)),
     ]

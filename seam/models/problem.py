@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
@@ -29,4 +31,9 @@ class ProblemDocument(BaseModel):
     status: int = Field(ge=100, le=599)
     detail: str
     reason: str = Field(pattern=r"^[a-z0-9_]+$")
-    field: str | None = None
+    field: str | None = Field(default=None, description="the offending member, dotted")
+    scope: str | None = Field(default=None, description="insufficient_scope: the scope required")
+    error: str | None = Field(default=None, description="OAuth (RFC 6749) error code, = reason")
+    limit: int | None = Field(default=None, description="body_too_large: the limit in bytes")
+    errors: list[dict[str, Any]] | None = Field(default=None, description="GraphQL request errors")
+    storage: str | None = Field(default=None, description="not_ready: what the store reports")
