@@ -175,13 +175,17 @@ def create_app(settings: Settings) -> Starlette:
         mutations=muts,
         metrics=Metrics(),
         status=health.RuntimeStatus(
-            mode=settings.mode, hide_degraded=muts.active(mutations.DEGRADED_NOT_REPORTED)
+            mode=settings.mode,
+            hide_degraded=muts.active(mutations.DEGRADED_NOT_REPORTED),
+            test_hooks=settings.test_hooks,
         ),
         users=UserStore.load(settings.users_path),
         auth=Authenticator(settings.data_dir, settings.token_lifetime_s),
         pin=KeyPin(settings.data_dir, settings.mc_public_key),
         store=PolicyStore(settings.data_dir),
     )
+    for hook in settings.test_hooks:
+        cos.metrics.test_hooks_active.labels(hook).set(1)
     app = Starlette(routes=ROUTES, exception_handlers=EXCEPTION_HANDLERS, lifespan=lifespan)  # type: ignore[arg-type]
     app.state.cos = cos
     app.state.openapi = openapi_document()

@@ -28,6 +28,7 @@ class RuntimeStatus:
     publisher_backoff: bool = False
     trust: dict[str, Any] | None = None  # set by companyos/key_watch.py: MC no longer signs with the pin
     hide_degraded: bool = False  # test-only mutation cos.degraded-not-reported
+    test_hooks: tuple[str, ...] = ()  # switched on with --allow-test-hooks (seam/test_hooks.py)
 
     def mc_ok(self) -> None:
         self.mc_reachable = True
@@ -60,6 +61,8 @@ def healthz(
         "outbox_depth": outbox_depth,
         "uptime_s": round(time.time() - status.started_at, 3),
     }
+    if status.test_hooks:  # only ever on a loopback test run; never part of a production answer
+        body["test_hooks"] = list(status.test_hooks)
     if integrated:
         body["mc_last_contact"] = rfc3339(status.mc_last_contact) if status.mc_last_contact else None
         body["last_fetch_error"] = status.last_fetch_error

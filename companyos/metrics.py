@@ -110,6 +110,9 @@ class Metrics:
         self.authorize_decisions = Counter(
             "authorize_decisions", "Decisions answered, by result.", ["allow"], registry=r
         )
+        self.test_hooks_active = Gauge(
+            "test_hooks_active", "Test-only switches active in this process (1 each).", ["hook"], registry=r
+        )
         self._prime()
 
     def _prime(self) -> None:

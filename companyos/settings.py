@@ -14,6 +14,8 @@ import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from seam import test_hooks
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_LOCAL_PACK_DIR = REPO_ROOT / "policy" / "policy-pack-v0"
 DEFAULT_PACK = "policy-pack-v0"
@@ -43,6 +45,7 @@ class Settings:
     publish_concurrency: int = 8
     seam_mutations: frozenset[str] = frozenset()
     test_latency_ms: float = 0.0
+    test_hooks: tuple[str, ...] = ()  # what is switched on for a test run (seam/test_hooks.py)
     log_level: str = "info"
     header_timeout_s: float = 10.0  # connect → complete request head (seam/connections.py)
 
@@ -129,6 +132,11 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="test-only: add this delay to authorize/attestation/evidence (env COS_TEST_LATENCY_MS)",
     )
+    p.add_argument(
+        test_hooks.FLAG,
+        action="store_true",
+        help="let the test-only switches above take effect (loopback binds only; seam/test_hooks.py)",
+    )
     p.add_argument("--log-level", default=d.log_level, choices=["debug", "info", "warning", "error"])
     return p
 
@@ -141,6 +149,12 @@ def from_args(argv: list[str] | None = None) -> Settings:
         latency = float(os.environ.get("COS_TEST_LATENCY_MS", "0") or 0)
     if args.poll_interval <= 0:
         raise SystemExit("--poll-interval must be positive")
+    mutations = sorted(set(_mutations_from_env() + list(args.seam_mutation)))
+    own = [m for m in mutations if not m.startswith("mc.")]  # MC's names are MC's business
+    requested = [f"seam mutation {m}" for m in own] + (
+        [f"test latency {latency:g} ms"] if latency > 0 else []
+    )
+    hooks = test_hooks.guard("COS", requested, args.allow_test_hooks, args.host)
     return Settings(
         host=args.host,
         port=args.port,
@@ -158,7 +172,8 @@ def from_args(argv: list[str] | None = None) -> Settings:
         callback_url=args.callback_url,
         token_lifetime_s=args.token_lifetime,
         mc_timeout_s=args.mc_timeout,
-        seam_mutations=frozenset(_mutations_from_env() + list(args.seam_mutation)),
+        seam_mutations=frozenset(mutations),
         test_latency_ms=latency,
+        test_hooks=hooks,
         log_level=args.log_level,
     )

@@ -30,7 +30,7 @@ from conductor.settings import (
     Settings,
     default_policy_dir,
 )
-from seam import connections
+from seam import connections, test_hooks
 from seam.tokens import MAX_LIFETIME_S
 
 log = logging.getLogger("conductor")
@@ -131,6 +131,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="close a connection whose request head is not complete this long after connecting or after "
         f"its previous response (MC_HEADER_TIMEOUT_S; default {connections.HEAD_TIMEOUT_S:.0f})",
     )
+    add(
+        test_hooks.FLAG,
+        action="store_true",
+        help="let the TEST ONLY switches above take effect (loopback binds only; seam/test_hooks.py)",
+    )
     add("--receipt-max-attempts", type=int, default=10, help="receipt delivery attempts (default 10)")
     add("--receipt-backoff-initial-s", type=float, default=0.5, help="first retry delay (default 0.5)")
     add("--receipt-backoff-max-s", type=float, default=30.0, help="cap between retries (default 30)")
@@ -139,6 +144,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def settings_from_args(args: argparse.Namespace) -> Settings:
     mutations = mut.parse([_env("SEAM_MUTATIONS", "") or "", *args.seam_mutation])
+    delay = args.test_evidence_delay_ms
+    requested = [f"seam mutation {m}" for m in sorted(mutations)] + (
+        [f"evidence delay {delay} ms"] if delay else []
+    )
+    hooks = test_hooks.guard("MC", requested, args.allow_test_hooks, args.host)
     return Settings(
         host=args.host,
         port=args.port,
@@ -153,7 +163,8 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         pack_name=args.pack_name,
         pack_revision=args.pack_revision,
         mutations=mutations,
-        test_evidence_delay_ms=args.test_evidence_delay_ms,
+        test_evidence_delay_ms=delay,
+        test_hooks=hooks,
         graphql_introspection=args.graphql_introspection,
         header_timeout_s=args.header_timeout_s,
         receipt_max_attempts=args.receipt_max_attempts,

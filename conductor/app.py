@@ -64,6 +64,8 @@ def build(
     key = signing_key or keys.load_or_create(settings.key_path)
     db = Database(settings.db_path)
     metrics = Metrics()
+    for hook in settings.test_hooks:
+        metrics.test_hooks_active.labels(hook).set(1)
     mutations = Mutations(settings.mutations)
     issuer = TokenIssuer(key, settings.issuer, settings.audience, settings.token_ttl_s)
     pack_store = packs.PackStore(
@@ -102,7 +104,10 @@ def ops_routes(mc: Conductor) -> list[Route]:
     kid = keys.key_id(public_key)
 
     async def healthz(request: Request) -> Response:
-        return JSONResponse({"status": "ok", "service": SERVICE, "version": __version__})
+        body = {"status": "ok", "service": SERVICE, "version": __version__}
+        if mc.settings.test_hooks:  # only ever on a loopback test run
+            body["test_hooks"] = list(mc.settings.test_hooks)
+        return JSONResponse(body)
 
     async def readyz(request: Request) -> Response:
         current = mc.packs.current(mc.settings.pack_name)

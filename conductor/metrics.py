@@ -32,6 +32,9 @@ class Metrics:
             "mc_receipts_given_up", "Receipts abandoned after the last attempt", registry=r
         )
         self.receipts_pending = Gauge("mc_receipts_pending", "Receipts awaiting delivery", registry=r)
+        self.test_hooks_active = Gauge(
+            "test_hooks_active", "Test-only switches active in this process (1 each).", ["hook"], registry=r
+        )
 
     def render(self) -> tuple[bytes, str]:
         return generate_latest(self.registry), CONTENT_TYPE_LATEST

@@ -43,6 +43,7 @@ class Settings:
     pack_revision: str = DEFAULT_REVISION
     mutations: frozenset[str] = frozenset()
     test_evidence_delay_ms: int = 0
+    test_hooks: tuple[str, ...] = ()  # switched on with --allow-test-hooks (seam/test_hooks.py)
     graphql_introspection: bool = False  # a development convenience; off unless asked for
     header_timeout_s: float = 10.0  # connect → complete request head (seam/connections.py)
     receipt_max_attempts: int = 10

@@ -178,6 +178,7 @@ def _cos_argv(port: int, data_dir: Path, users_file: Path, pin_file: Path, *extr
         str(users_file),
         "--mc-public-key",
         str(pin_file),
+        "--allow-test-hooks",  # SEAM_MUTATIONS for the mutation proof
         *extra,
     )
 

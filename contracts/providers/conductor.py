@@ -213,6 +213,7 @@ def running(root: Path, mutations: str) -> Iterator[Running]:
         str(IN_FLIGHT_DELAY_MS),
         "--signing-key",
         str(key_file),
+        "--allow-test-hooks",  # the delay above, and SEAM_MUTATIONS for the mutation proof
     )
     env = {"MC_ADMIN_TOKEN": admin_token, "MC_CLIENT_SECRET": client_secret, "SEAM_MUTATIONS": mutations}
     proc = launch(MC, argv, env, f"{base_url}/readyz", f"{MC}{'-' + mutations if mutations else ''}")

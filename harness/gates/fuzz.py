@@ -274,6 +274,7 @@ def start_services(services: Services) -> tuple[Target, Target]:
             "conductor",
             *("--host", LOOPBACK, "--port", str(mc_port), "--data-dir", str(services.root / "mc")),
             *("--callback-url", f"{cos_url}/v1/callbacks/evidence-receipts"),
+            "--allow-test-hooks",  # a seeded defect (SEAM_MUTATIONS) must reach the service
         ),
         f"{mc_url}/readyz",
     )
@@ -286,6 +287,7 @@ def start_services(services: Services) -> tuple[Target, Target]:
             *("--host", LOOPBACK, "--port", str(cos_port), "--data-dir", str(services.root / "cos")),
             *("--mode", "integrated", "--mc-url", mc_url, "--mc-public-key", str(key)),
             *("--poll-interval", "1"),
+            "--allow-test-hooks",
         ),
         f"{cos_url}/readyz",
     )

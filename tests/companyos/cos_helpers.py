@@ -157,7 +157,17 @@ def start_proc(
     log_path = data_dir.parent / f"{name}-{port}.log"
     fh = log_path.open("ab")
     popen = subprocess.Popen(
-        [sys.executable, "-m", module, "--port", str(port), "--data-dir", str(data_dir), *args],
+        [
+            sys.executable,
+            "-m",
+            module,
+            "--port",
+            str(port),
+            "--data-dir",
+            str(data_dir),
+            "--allow-test-hooks",
+            *args,
+        ],
         cwd=REPO,
         stdout=fh,
         stderr=subprocess.STDOUT,

@@ -68,8 +68,19 @@ def test_cli_defaults_and_help() -> None:
     assert str(s.data_dir) == "data/companyos" and s.users_path.name == "users.json"
     assert "companyos-dev-secret" not in repr(s)
     assert PRODUCTION_POLL_INTERVAL_S == 30.0
-    s = from_args(["--mode", "integrated", "--seam-mutation", "cos.evidence-201", "--test-latency-ms", "5"])
+    s = from_args(
+        [
+            "--mode",
+            "integrated",
+            "--seam-mutation",
+            "cos.evidence-201",
+            "--test-latency-ms",
+            "5",
+            "--allow-test-hooks",
+        ]
+    )
     assert s.integrated and s.seam_mutations == {"cos.evidence-201"} and s.test_latency_ms == 5
+    assert s.test_hooks == ("seam mutation cos.evidence-201", "test latency 5 ms")
     out = subprocess.run(
         [sys.executable, "-m", "companyos", "--help"], cwd=REPO, capture_output=True, text=True, timeout=30
     )
@@ -93,6 +104,6 @@ def test_cli_defaults_and_help() -> None:
 def test_env_configures_test_latency_and_mutations(monkeypatch) -> None:
     monkeypatch.setenv("COS_TEST_LATENCY_MS", "25")
     monkeypatch.setenv("SEAM_MUTATIONS", "cos.attestation-no-304, mc.no-304")
-    s = from_args([])
+    s = from_args(["--allow-test-hooks"])
     assert s.test_latency_ms == 25
     assert s.seam_mutations == {"cos.attestation-no-304", "mc.no-304"}

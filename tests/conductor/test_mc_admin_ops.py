@@ -187,7 +187,9 @@ def test_cli_defaults_and_env(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("MC_HOST", "MC_PORT", "MC_ADMIN_TOKEN", "MC_CLIENT_SECRET", "MC_TEST_EVIDENCE_DELAY_MS"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("SEAM_MUTATIONS", "mc.etag-weak, cos.evidence-201")
-    settings = cli.settings_from_args(cli.build_parser().parse_args(["--seam-mutation", "mc.no-304"]))
+    settings = cli.settings_from_args(
+        cli.build_parser().parse_args(["--seam-mutation", "mc.no-304", "--allow-test-hooks"])
+    )
     assert (settings.host, settings.port) == ("127.0.0.1", 8700)
     assert settings.mutations == {"mc.etag-weak", "mc.no-304"}  # cos.* names belong to COS
     assert settings.admin_token == "mc-admin-dev"
@@ -195,7 +197,7 @@ def test_cli_defaults_and_env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MC_TEST_EVIDENCE_DELAY_MS", "250")
     monkeypatch.setenv("MC_CLIENT_SECRET", "from-env")
     monkeypatch.delenv("SEAM_MUTATIONS")
-    settings = cli.settings_from_args(cli.build_parser().parse_args([]))
+    settings = cli.settings_from_args(cli.build_parser().parse_args(["--allow-test-hooks"]))
     assert settings.test_evidence_delay_ms == 250
     assert settings.client_secret == "from-env"
     assert settings.mutations == frozenset()

@@ -105,7 +105,7 @@ def test_process_restart_keeps_evidence_and_replays(tmp_path: Path, receiver: Re
 
 def test_process_announces_mutations_and_rejects_unknown(tmp_path: Path) -> None:
     log = tmp_path / "mc.log"
-    with conductor(tmp_path / "d", log, "--seam-mutation", "mc.etag-weak") as base:
+    with conductor(tmp_path / "d", log, "--seam-mutation", "mc.etag-weak", "--allow-test-hooks") as base:
         assert httpx.get(f"{base}/healthz").status_code == 200
     assert "SEAM MUTATIONS ACTIVE" in log.read_text() and "mc.etag-weak" in log.read_text()
     bad = subprocess.run(

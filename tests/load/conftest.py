@@ -69,7 +69,7 @@ def start_cos(tmp_path: Path) -> Iterator[Callable[..., Service]]:
             "companyos", "--host", LOOPBACK, "--port", str(port), "--data-dir", str(tmp_path / f"cos-{port}")
         )
         if latency_ms:
-            argv += ["--test-latency-ms", str(latency_ms)]
+            argv += ["--test-latency-ms", str(latency_ms), "--allow-test-hooks"]
         svc = _start("companyos", argv, port, tmp_path / "logs")
         started.append(svc)
         return svc

@@ -123,7 +123,15 @@ class ProcessBackend:
         cos_url = f"http://{LOOPBACK}:{cos_port}"
         timings: dict[str, float] = {}
         endpoints = Endpoints(cos_url=cos_url)
-        cos_args = ["--host", LOOPBACK, "--port", str(cos_port), "--data-dir", str(self.root / COS)]
+        cos_args = [
+            "--host",
+            LOOPBACK,
+            "--port",
+            str(cos_port),
+            "--data-dir",
+            str(self.root / COS),
+            "--allow-test-hooks",  # the suite's own loopback services: -D env.SEAM_MUTATIONS=… works
+        ]
         if self.mode == "integrated":
             mc_port, api_port, listen_port = free_port(), free_port(), free_port()
             mc_url = f"http://{LOOPBACK}:{mc_port}"
@@ -141,6 +149,7 @@ class ProcessBackend:
                     str(self.root / MC),
                     "--callback-url",
                     f"{cos_url}/v1/callbacks/evidence-receipts",
+                    "--allow-test-hooks",  # the suite's own loopback services: -D env.SEAM_MUTATIONS=… works
                 ),
                 f"{mc_url}/readyz",
             )
