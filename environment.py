@@ -19,9 +19,13 @@ from __future__ import annotations
 from behave import fixture, use_fixture
 from behave.model import Scenario
 
+from harness.domain import phrases
 from harness.env import flaky, plan, report, session
 from harness.env.environments import BackendError
 from harness.env.world import World
+
+# Before behave loads steps/: a step pattern is compiled with the parse types registered by then.
+phrases.register_step_types()
 
 
 class _RunLayer:
@@ -48,7 +52,6 @@ def environment_fixture(context, mode: str):
 
 
 def before_all(context) -> None:
-    report.register_step_types()
     context.session = session.Session.from_userdata(dict(context.config.userdata))
     session.make_plan(context.session, context)
     session.preflight_if_external(context.session)

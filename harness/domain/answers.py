@@ -9,7 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from harness.domain.phrases import IfNoneMatch
+
 PROBLEM = "application/problem+json"
+STALE_TAG = f'"sha256-{"0" * 64}"'  # a strong tag of the right form that no pack or attestation has
 
 
 def describe(answer: Any) -> str:
@@ -40,3 +43,25 @@ def expect_challenge(answer: Any) -> str:
     assert challenge, f"401 without WWW-Authenticate: {describe(answer)}"
     assert challenge.lower().startswith(("bearer", "basic")), f"odd challenge {challenge!r}"
     return challenge
+
+
+def if_none_match(condition: IfNoneMatch, current: str) -> str:
+    """The If-None-Match header value for `condition`, given the resource's `current` ETag."""
+    return {
+        IfNoneMatch.CURRENT: current,
+        IfNoneMatch.LIST_WITH_CURRENT: f"{STALE_TAG}, {current}",
+        IfNoneMatch.ANY: "*",
+        IfNoneMatch.STALE: STALE_TAG,
+    }[condition]
+
+
+def matches(condition: IfNoneMatch) -> bool:
+    """Whether `condition` names the current representation (so the answer is 304)."""
+    return condition is not IfNoneMatch.STALE
+
+
+def expect_not_modified(answer: Any, etag: str) -> None:
+    """304 Not Modified, repeating the representation's ETag, with no body."""
+    assert answer.status == 304, f"expected 304, got {describe(answer)}"
+    assert answer.headers.get("etag") == etag, f"304 ETag {answer.headers.get('etag')} != {etag}"
+    assert not answer.raw, f"304 must have no body, got {answer.raw[:80]!r}"

@@ -8,37 +8,13 @@ no environment from the harness, so their scenarios carry no mode tag.
 
 from __future__ import annotations
 
-import importlib
 import json
 import os
-import sys
 from pathlib import Path
 
+from contracts import COS, MC, gate
+from contracts.gate import StepResult
 from harness.env import report
-
-
-def _import_contracts_package() -> None:
-    """Make `contracts` the repository's package, not steps/contracts.py.
-
-    behave puts steps/ first on sys.path while it loads step modules, and the step module for
-    these gates is (by the one-hop naming rule) steps/contracts.py.
-    """
-    loaded = sys.modules.get("contracts")
-    if loaded is not None and hasattr(loaded, "__path__"):
-        return
-    repo = str(Path(__file__).resolve().parents[2])
-    sys.path.insert(0, repo)
-    try:
-        sys.modules.pop("contracts", None)
-        importlib.import_module("contracts")
-    finally:
-        sys.path.remove(repo)
-
-
-_import_contracts_package()
-
-from contracts import COS, MC, gate  # noqa: E402
-from contracts.gate import StepResult  # noqa: E402
 
 
 def committed_pacts_reproduced() -> StepResult:

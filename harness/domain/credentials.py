@@ -9,9 +9,11 @@ MC's bad tokens come from MC's admin API, which can mint expired tokens.
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import jwt
 
+from harness.domain.phrases import CosToken, McCall, McToken
 from harness.env.mc import Conductor
 from harness.env.world import World
 from harness.kit.readiness import wait_until
@@ -52,57 +54,76 @@ def expired_cos_token(world: World) -> str:
     return token
 
 
-def cos_token(world: World, kind: str) -> str | None:
-    """`kind` as QA writes it: 'no token', 'a forged token', 'an expired token'."""
-    if kind == "no token":
-        return None
-    if kind == "a forged token":
-        return forged_cos_token()
-    if kind == "an expired token":
-        return expired_cos_token(world)
-    raise ValueError(f"unknown token kind {kind!r}")
+def cos_token(world: World, kind: CosToken) -> str | None:
+    """The bearer of `kind`: none, forged (a key COS never saw) or expired (one COS issued)."""
+    match kind:
+        case CosToken.NONE:
+            return None
+        case CosToken.FORGED:
+            return forged_cos_token()
+        case CosToken.EXPIRED:
+            return expired_cos_token(world)
+    raise TypeError(f"not a CosToken: {kind!r}")
 
 
-def mc_token(mc: Conductor, kind: str) -> str | None:
-    """'no token', 'an expired token with "S"', 'a token with only "S"'."""
-    if kind == "no token":
-        return None
-    scope = kind.split('"')[1] if '"' in kind else ""
-    if kind.startswith("an expired token"):
-        return mc.minted_token([scope], lifetime_s=-60)
-    if kind.startswith("a token with only"):
-        return mc.access_token([scope])
-    raise ValueError(f"unknown token kind {kind!r}")
+def request_decision(world: World, kind: CosToken) -> Any:
+    """A viewer's decision request to COS carrying a token of `kind`; the answer is `world.last`."""
+    bearer = cos_token(world, kind)
+    world.last = world.cos.authorize({"user": "qa", "roles": ["viewer"]}, "read", token=bearer or "")
+    return world.last
 
 
-def hold_mc_token(world: World, scope: str) -> str:
-    """Get an MC token with exactly `scope` and keep it for the scenario's direct MC calls."""
-    world.mc_token = world.mc().access_token([scope])
+def login_with_wrong_password(world: World, user: str) -> Any:
+    """COS's answer to `user` logging in with a password that is not theirs (`world.last`)."""
+    world.last = world.cos.login(user, "definitely-not-the-password")
+    return world.last
+
+
+def mc_token(mc: Conductor, kind: McToken, scope: str) -> str:
+    """An MC token with exactly `scope`: a valid one from MC's token endpoint, or an expired one
+    minted through MC's admin API (a minute past its expiry)."""
+    match kind:
+        case McToken.VALID:
+            return mc.access_token([scope])
+        case McToken.EXPIRED:
+            return mc.minted_token([scope], lifetime_s=-60)
+    raise TypeError(f"not an McToken: {kind!r}")
+
+
+def hold_mc_token(world: World, scope: str, kind: McToken = McToken.VALID) -> str:
+    """Get an MC token of `kind` with exactly `scope`; the scenario's direct MC calls carry it."""
+    world.mc_token = mc_token(world.mc(), kind, scope)
     return world.mc_token
 
 
-def call_mc(world: World, call: str, token_kind: str):
-    """`call` is 'GET pack' or 'POST evidence'; the token as QA describes it."""
+def call_mc(world: World, call: McCall) -> Any:
+    """Make `call` at MC with the token the scenario holds; the answer is `world.last`."""
     from harness.domain import evidence
 
     mc = world.mc()
-    token = mc_token(mc, token_kind)
-    if call == "GET pack":
-        return mc.get("/v1/policy/packs/policy-pack-v0", token)
-    if call == "POST evidence":
-        body = evidence.canonical(evidence.new_document())
-        return mc.post_evidence(body, evidence.new_key(), token or "", evidence.digest_header(body))
-    raise ValueError(f"unknown MC call {call!r}")
+    token = world.mc_token
+    assert token is not None, "the scenario holds no MC token (Given a client holds an MC token …)"
+    match call:
+        case McCall.READ_PACK:
+            world.last = mc.get("/v1/policy/packs/policy-pack-v0", token)
+        case McCall.WRITE_EVIDENCE:
+            body = evidence.canonical(evidence.new_document())
+            world.last = mc.post_evidence(body, evidence.new_key(), token, evidence.digest_header(body))
+        case _:
+            raise TypeError(f"not an McCall: {call!r}")
+    return world.last
 
 
-def request_mc_token(world: World, request: str):
-    """'a wrong client secret' or 'the scope "S"'."""
-    mc = world.mc()
-    if request == "a wrong client secret":
-        return mc.token(secret="not-the-secret")
-    if request.startswith("the scope"):
-        return mc.token(scopes=request.split('"')[1].split())
-    raise ValueError(f"unknown token request {request!r}")
+def request_mc_token_with_wrong_secret(world: World) -> Any:
+    """MC's answer to a token request whose client secret is wrong (`world.last`)."""
+    world.last = world.mc().token(secret="not-the-secret")
+    return world.last
+
+
+def obtain_mc_token(world: World, scopes: list[str]) -> Any:
+    """MC's answer to a token request for exactly `scopes` with the right secret (`world.last`)."""
+    world.last = world.mc().token(scopes=scopes)
+    return world.last
 
 
 def _issued(reply) -> tuple[dict, dict]:

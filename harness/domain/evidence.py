@@ -277,3 +277,75 @@ def post_forged_receipt(world: World, sub: Submission) -> Any:
     ).encode()
     headers = {"Content-Type": "application/json", **receipts.sign(body, keys.generate())}
     return world.cos.request("POST", "/v1/callbacks/evidence-receipts", content=body, headers=headers)
+
+
+# --- what the evidence steps do (one call each) --------------------------------------------------
+def submit_accepted(world: World) -> Submission:
+    """Submit a fresh piece of evidence that COS must accept; it is the scenario's `first`."""
+    sub = submit(world)
+    assert sub.answer.status == 202, f"COS did not accept evidence: {sub.answer.status} {sub.answer.body}"
+    world.first = sub
+    return sub
+
+
+def submit_many(world: World, count: int) -> list[Submission]:
+    """Submit `count` fresh pieces of evidence (each answer is kept for the Then-steps)."""
+    return [submit(world) for _ in range(count)]
+
+
+def _first(world: World) -> Submission:
+    assert world.first is not None, "the scenario submitted no evidence to refer back to"
+    return world.first
+
+
+def resubmit_first(world: World) -> Submission:
+    """Submit the scenario's first evidence again under its idempotency key (a client's retry)."""
+    first = _first(world)
+    return submit(world, first.document, first.key)
+
+
+def submit_different_under_first_key(world: World) -> Submission:
+    """Submit different evidence under the first submission's idempotency key."""
+    return submit(world, new_document(), _first(world).key)
+
+
+def expect_second_replays_first(world: World) -> None:
+    """The second answer repeats the first and is marked as a replay."""
+    assert len(world.submissions) >= 2, f"expected two submissions, got {len(world.submissions)}"
+    first, second = world.submissions[:2]
+    expect_replay(first.answer, second.answer)
+
+
+def expect_stored_once(world: World, budget_s: float) -> Reconciliation:
+    """`wait_stored_once`, with MC's ledger for the scenario noted for the report."""
+    ledger = wait_stored_once(world, budget_s)
+    world.note("ledger", ledger.summary())
+    return ledger
+
+
+def expect_acknowledged_within(world: World, budget_s: float) -> float:
+    """`wait_acknowledged`, timed for the report (`accepted_to_acknowledged_s`)."""
+    return world.time("accepted_to_acknowledged_s", wait_acknowledged(world, budget_s))
+
+
+def expect_each_in_state(world: World, state: str) -> None:
+    """Every piece of evidence COS accepted in the scenario is in `state` in its outbox."""
+    keys = accepted_keys(world)
+    assert keys, "COS accepted no evidence in this scenario"
+    states = cos_states_of(world, keys)
+    wrong = {k: states.get(k) for k in keys if states.get(k) != state}
+    assert not wrong, f"expected every entry {state!r}, got {wrong}"
+
+
+def forge_receipt_for_first(world: World) -> Any:
+    """Keep the first entry as it is now, then post a receipt for it signed by a key not MC's."""
+    first = _first(world)
+    world.entry_before = outbox_entry(world, first.key)
+    world.last = post_forged_receipt(world, first)
+    return world.last
+
+
+def expect_first_entry_unchanged(world: World) -> None:
+    """The first entry is exactly as it was before the forged receipt."""
+    assert world.entry_before is not None, "no outbox entry was kept before the forged receipt"
+    expect_entry_unchanged(world, _first(world).key, world.entry_before)

@@ -14,6 +14,8 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from harness.domain import faults
+from harness.domain.phrases import Defect, Verdict
 from harness.env.world import World
 from harness.kit.readiness import Observed, wait_within
 from seam import bundle
@@ -38,10 +40,48 @@ def decide(world: World, roles: list[str], action: str) -> Decision:
     return Decision(allow=body["allow"], reasons=body["reasons"], digest=body["policy"]["digest"])
 
 
+def expect_decisions(world: World, rows: list[tuple[list[str], str, Verdict]]) -> None:
+    """Each (roles, action, verdict) of a decision table is what COS decides."""
+    for roles, action, verdict in rows:
+        expect_decision(world, roles, action, verdict)
+
+
+def expect_decision(world: World, roles: list[str], action: str, verdict: Verdict) -> None:
+    decision = decide(world, roles, action)
+    assert decision.allow is (verdict is Verdict.ALLOW), (
+        f"{roles} {action}: expected {verdict.value}, got allow={decision.allow} {decision.reasons}"
+    )
+
+
 def enforced(world: World) -> dict:
     answer = world.cos.attestation()
     assert answer.status == 200, f"attestation failed: {answer.status} {answer.body}"
     return answer.body
+
+
+def expect_enforcing_source(world: World, source: str) -> None:
+    """COS's attestation names `source` ("local" or "mc") as where its pack came from."""
+    attested = enforced(world)
+    assert attested["source"] == source, f"expected source {source!r}, COS attests {attested}"
+
+
+def expect_enforcing_mc_pack(world: World) -> dict:
+    """COS enforces exactly the pack MC serves now; it becomes the scenario's last-known-good."""
+    attested = enforced(world)
+    served = mc_pack_digest(world)
+    assert attested["source"] == "mc" and attested["digest"] == served, (
+        f"MC serves {served}, COS attests {attested}"
+    )
+    world.lkg = attested
+    return attested
+
+
+def expect_still_lkg(world: World) -> None:
+    """COS still enforces the last-known-good pack the scenario recorded."""
+    lkg = world.lkg
+    assert lkg is not None, "the scenario recorded no last-known-good pack"
+    attested = enforced(world)
+    assert attested["digest"] == lkg["digest"], f"expected LKG {lkg['digest']}, COS attests {attested}"
 
 
 def mc_pack_digest(world: World) -> str:
@@ -79,6 +119,24 @@ def wait_enforcing(world: World, digest: str, budget_s: float, since: float | No
     )
 
 
+def wait_enforcing_mc_pack_after_fault(world: World, budget_s: float) -> float:
+    """Seconds from the fault's removal until COS enforces the pack MC serves (timed for the report)."""
+    took = wait_enforcing(world, mc_pack_digest(world), budget_s, since=faults.cleared_at(world))
+    return world.time("mc_pack_enforced_after_s", took)
+
+
+def wait_enforcing_published(world: World, budget_s: float) -> float:
+    """Seconds from MC's publish until COS enforces the revision the scenario published."""
+    published = _published(world)
+    took = wait_enforcing(world, published["digest"], budget_s, since=published["published_at"])
+    return world.time("publish_to_enforced_s", took)
+
+
+def _published(world: World) -> dict:
+    assert world.published is not None, "MC published no revision in this scenario"
+    return world.published
+
+
 def frozen_revision_files(action: str) -> dict[str, str]:
     """The example pack's sources with `action` added to the frozen list."""
     files = bundle.read_dir(POLICY_DIR)
@@ -97,14 +155,31 @@ def publish_good_and_wait(world: World, budget_s: float) -> dict:
     revision = f"good-{uuid.uuid4().hex[:8]}"
     published = world.mc().publish_revision(PACK, revision, bundle.read_dir(POLICY_DIR), signing="valid")
     wait_enforcing(world, published["digest"], budget_s)
-    return enforced(world)
+    world.lkg = enforced(world)
+    return world.lkg
 
 
-def publish_frozen(world: World, action: str, signing: str = "valid") -> dict:
-    """Publish a new revision at MC that freezes `action`; returns {revision, digest, published_at}."""
+SIGNING = {  # how MC's admin API signs a revision with each defect
+    Defect.UNSIGNED: "unsigned",
+    Defect.WRONG_KEY: "wrong-key",
+    Defect.TAMPERED: "tampered",
+    Defect.BAD_CONTENT_DIGEST: "bad-content-digest",
+}
+
+
+def publish_frozen(world: World, action: str, defect: Defect | None = None) -> dict:
+    """Publish a new revision at MC that freezes `action` — validly signed, or with `defect`.
+
+    Before a defective publish COS's reload-failure count is kept (`world.failures_before`).
+    The revision {revision, digest, published_at} is `world.published`.
+    """
+    if defect is not None:
+        world.failures_before = reload_failures(world)
+    signing = "valid" if defect is None else SIGNING[defect]
     revision = f"freeze-{action}-{uuid.uuid4().hex[:8]}"
     published = world.mc().publish_revision(PACK, revision, frozen_revision_files(action), signing=signing)
     published["published_at"] = time.monotonic()
+    world.published = published
     return published
 
 
@@ -160,6 +235,9 @@ class BackgroundDecisions:
             self._workers.append(t)
         return self
 
+    def close(self) -> None:  # world.close() calls this, so a failed step never leaves it running
+        self.stop()
+
     def stop(self) -> tuple[int, list[str]]:
         self._stop.set()
         for t in self._workers:
@@ -174,6 +252,25 @@ class BackgroundDecisions:
         assert not failed, f"{len(failed)} of {ok + len(failed)} decision requests failed: {failed[:5]}"
 
 
+def start_background_decisions(world: World) -> BackgroundDecisions:
+    """Start asking COS for decisions continuously (`world.traffic`; `world.close()` stops it)."""
+    world.traffic = BackgroundDecisions(world).start()
+    return world.traffic
+
+
+def expect_no_failed_decisions(world: World, during: str) -> None:
+    """Stop the background decisions; none of them failed `during` the reload or fault."""
+    assert world.traffic is not None, "no decisions were being requested in the background"
+    world.traffic.expect_none_failed(during=during)
+
+
+def wait_rejected(world: World, budget_s: float) -> float:
+    """Seconds from the defective publish until COS counts one more reload failure (timed)."""
+    assert world.failures_before is not None, "no defective revision was published in this scenario"
+    took = wait_reload_failure(world, world.failures_before, budget_s, _published(world)["published_at"])
+    return world.time("publish_to_rejected_s", took)
+
+
 def wait_reload_failure(world: World, before: float, budget_s: float, since: float) -> float:
     """Seconds from `since` (the publish) until COS counts one more reload failure than `before`."""
     return wait_within(
@@ -185,7 +282,7 @@ def wait_reload_failure(world: World, before: float, budget_s: float, since: flo
 
 
 def cold_start_cos(world: World) -> float:
-    """Restart COS with an empty data dir (no LKG, no pinned state); seconds to ready."""
+    """Restart COS with an empty data dir (no LKG, no pinned state); seconds to ready (timed)."""
     from harness.env.environments import COS
 
     world.env.control.stop(COS)
@@ -193,4 +290,4 @@ def cold_start_cos(world: World) -> float:
     from harness.domain import credentials
 
     credentials.login(world)
-    return took
+    return world.time("cos_cold_start_s", took)

@@ -25,7 +25,7 @@ from typing import Any
 import httpx
 
 from cosclient import CompanyOSClient
-from harness.domain import cos_metrics, faults
+from harness.domain import cos_metrics, faults, policy
 from harness.domain.evidence import (
     Reconciliation,
     canonical,
@@ -34,6 +34,7 @@ from harness.domain.evidence import (
     new_document,
     new_key,
 )
+from harness.domain.phrases import Outage, ResetMoment
 from harness.env.world import World
 from harness.kit.readiness import wait_until, wait_within
 
@@ -197,21 +198,22 @@ class Episode:
 
 
 OUTAGES = {
-    "unreachable": (faults.mc_down, faults.mc_up),  # the link to MC refuses connections
-    "stopped": (faults.stop_mc, faults.start_mc),  # MC's process is stopped (@owns-services)
+    Outage.UNREACHABLE: (faults.mc_down, faults.mc_up),  # the link to MC refuses connections
+    Outage.STOPPED: (faults.stop_mc, faults.start_mc),  # MC's process is stopped (@owns-services)
 }
 
 
-def write_through_outage(world: World, outage: str, seconds: float, per_second: float) -> Episode:
-    """Write evidence at `per_second` while MC is `outage` for `seconds`; MC is back on return."""
-    if outage not in OUTAGES:
-        raise ValueError(f"unknown outage {outage!r}; one of {sorted(OUTAGES)}")
+def write_through_outage(world: World, outage: Outage, seconds: float, per_second: float) -> Episode:
+    """Write evidence at `per_second` while MC is `outage` for `seconds`; MC is back on return.
+
+    What the outage did (peak outbox depth, publish retries) is noted for the report.
+    """
     begin, end = OUTAGES[outage]
     before = cos_metrics.scrape(world)
     world.metrics_before = before
     writer = SteadyWriter(world, per_second)
     world.writer = writer
-    episode = Episode(fault=f"MC {outage}")
+    episode = Episode(fault=f"MC {outage.value}")
     begin(world)
     started = time.monotonic()
     writer.start()
@@ -227,23 +229,26 @@ def write_through_outage(world: World, outage: str, seconds: float, per_second: 
         before, cos_metrics.scrape(world), "evidence_publish_retries_total", "reason"
     )
     world.episode = episode
+    world.note(
+        "during the outage",
+        f"{episode.fault} for {episode.seconds} s; peak outbox depth {episode.peak_outbox_depth()}; "
+        f"publish retries {episode.notes['retries_during_outage']}",
+    )
     return episode
 
 
 MOMENTS = {
-    "as COS sends": "upstream",  # reset before MC reads the request: MC never sees it
-    "as MC answers": "downstream",  # reset after MC stored it: COS never hears back
+    ResetMoment.AS_COS_SENDS: "upstream",  # reset before MC reads the request: MC never sees it
+    ResetMoment.AS_MC_ANSWERS: "downstream",  # reset after MC stored it: COS never hears back
 }
 
 
-def write_through_resets(world: World, moment: str, count: int, per_second: float = 10.0) -> Episode:
+def write_through_resets(world: World, moment: ResetMoment, count: int, per_second: float = 10.0) -> Episode:
     """Every connection to MC resets at `moment` while `count` evidence is written; then it recovers.
 
     The resets stay on until COS has counted at least one failed send per document (so every
     document really met a reset), bounded; then the link is healthy again.
     """
-    if moment not in MOMENTS:
-        raise ValueError(f"unknown moment {moment!r}; one of {sorted(MOMENTS)}")
     before = cos_metrics.scrape(world)
     world.metrics_before = before
     faults.connection_resets(world, MOMENTS[moment])
@@ -265,7 +270,7 @@ def write_through_resets(world: World, moment: str, count: int, per_second: floa
     finally:
         faults.clear_toxics(world)
         writer.stop()
-    episode = Episode(fault=f"connection resets {moment}", seconds=round(time.monotonic() - started, 3))
+    episode = Episode(fault=f"connection resets {moment.value}", seconds=round(time.monotonic() - started, 3))
     world.episode = episode
     return episode
 
@@ -314,7 +319,32 @@ def kill_cos_mid_publish(world: World, per_second: float, after_restart: int = 1
     finally:
         writer.stop()
     world.episode = episode
+    world.note("the crash", repr(episode.notes))
     return episode
+
+
+def expect_all_accepted_eventually(world: World) -> None:
+    """Every document the writer sent was accepted: at once, or — sent while COS was down — once
+    it was back (the writer retries under the same key). Notes how many needed a retry."""
+    written = writer_of(world).snapshot()
+    assert written, "no evidence was written"
+    retried = [w for w in written if len(w.answers) > 1]
+    refused = [(w.key, w.answers) for w in written if not w.accepted]
+    world.note(
+        "evidence written",
+        f"{len(written)} written; {len(retried)} retried by the writer while COS was down "
+        f"({sum(1 for w in retried if w.answers[-1] == '202 replay')} of them answered as replays)",
+    )
+    assert not refused, f"{len(refused)} of {len(written)} never accepted: {refused[:5]}"
+
+
+def expect_failed_publish_each(world: World) -> None:
+    """COS counted at least one failed publish (a retry) per document written during the fault."""
+    counts = publish_counters(world)
+    count = len(writer_of(world).snapshot())
+    assert count, "no evidence was written"
+    retries = sum(counts["retries"].values())
+    assert retries >= count, f"expected ≥ {count} publish retries, COS counted {counts['retries']}"
 
 
 # --- pack polls under slow and silent links ------------------------------------------------------
@@ -406,6 +436,19 @@ def observe_silent_polls(world: World, failures: int, budget_s: float = 25) -> l
     return seen
 
 
+def expect_slow_polls_succeeded(world: World, min_s: float) -> None:
+    """No pack poll failed while MC was only slow, and the slow ones took at least `min_s`."""
+    polls: SlowPolls | None = world.slow_polls
+    assert polls is not None, "no slow pack polls were observed in this scenario"
+    assert polls.failed == 0, f"{polls.failed} pack polls failed while MC was only slow: {polls}"
+    assert polls.mean_slow_s >= min_s, f"the slow polls took {polls.mean_slow_s}s on average, not ≥ {min_s}s"
+
+
+def expect_backed_off(world: World) -> None:
+    """COS waited longer after each failed poll it made while MC was silent."""
+    expect_backoff_grew(world.failed_polls or [])
+
+
 def expect_backoff_grew(polls: list[FailedPoll]) -> None:
     backoffs = [p.backoff_s for p in polls]
     assert len(backoffs) >= 2, f"need at least two failed polls to see a backoff, saw {polls}"
@@ -483,6 +526,19 @@ def reconcile(world: World, budget_s: float = 10, note: bool = True) -> Reconcil
 
 
 expect_exact = expect_exactly_once
+
+
+def expect_ledger_exact(world: World) -> None:
+    """MC holds exactly the evidence COS accepted: none lost, none twice (by document digest)."""
+    expect_exact(reconcile(world))
+
+
+def wait_enforcing_mc_pack(world: World, budget_s: float) -> float:
+    """Seconds from the fault's removal until COS enforces the pack MC serves (within `budget_s`)."""
+    served = policy.mc_pack_digest(world)
+    return wait_recovered(
+        world, "COS enforcing MC's pack", lambda: policy.enforced(world).get("digest") == served, budget_s
+    )
 
 
 def expect_replays_counted(world: World) -> None:

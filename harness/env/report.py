@@ -11,19 +11,8 @@ import json
 
 import allure
 from allure_commons.types import AttachmentType
-from behave import register_type
 
 from harness.env.environments import COS, MC, PROXY
-
-
-def register_step_types() -> None:
-    """Typed step parameters, registered once (see docs/qa-handbook.md)."""
-
-    def parse_roles(text: str) -> list[str]:
-        return [r.strip() for r in text.split(",") if r.strip()]
-
-    parse_roles.pattern = r"[a-z\-]+(?:\s*,\s*[a-z\-]+)*"  # type: ignore[attr-defined]
-    register_type(Roles=parse_roles)
 
 
 def label_feature(feature, backend: str) -> None:

@@ -154,10 +154,10 @@ def test_an_entry_added_beyond_the_first_page_is_still_seen() -> None:
     first = evidence.Submission(key="old-1100", document={}, answer=SimpleNamespace(status=202))
     world = _world(submissions=[first])
     world.cos = cos
-    before = bad_input.snapshot(world)
+    world.snapshot_before = bad_input.snapshot(world)
     cos.entries["sneaked-in"] = "pending"  # a refused request that nonetheless stored something
     with pytest.raises(AssertionError, match="added"):
-        bad_input.expect_unchanged(world, before)
+        bad_input.expect_unchanged(world)
 
 
 def test_the_scenarios_own_entry_beyond_the_first_page_is_found() -> None:
