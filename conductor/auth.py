@@ -196,6 +196,9 @@ def routes(
             raise _oauth_error(400, "invalid_request", "grant_type is required")
         if grant_type != "client_credentials":
             raise _oauth_error(400, "unsupported_grant_type", "only client_credentials is supported")
+        for name in ("client_id", "client_secret"):  # as documented, whichever credentials win
+            if params.get(name) is not None and not isinstance(params[name], str):
+                raise _oauth_error(400, "invalid_request", f"{name} must be a string")
         basic = _basic_credentials(request.headers.get("authorization"))
         client_id, secret = basic or (params.get("client_id"), params.get("client_secret"))
         if not isinstance(client_id, str) or not isinstance(secret, str) or not client_id:

@@ -41,7 +41,9 @@ class TokenRequest(BaseModel):
     grant_type: Literal["client_credentials"]
     client_id: str | None = None
     client_secret: str | None = None
-    scope: str | None = Field(default=None, description="space-separated scopes")
+    scope: str | list[str] | None = Field(
+        default=None, description="space-separated scopes (JSON: or a list)"
+    )
 
 
 class TokenResponse(BaseModel):

@@ -19,6 +19,7 @@ bounded (`BUDGET_S` for the whole stage) and reported under reports/fuzz/.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import shutil
@@ -43,6 +44,7 @@ LOOPBACK = "127.0.0.1"
 BUDGET_S = 60.0  # the whole stage: start, fuzz both services, report
 SLACK_S = 12.0  # schemathesis finishes its current scenario past --max-time; then stop and report
 READY_BUDGET_S = 15.0
+REQUEST_TIMEOUT_S = 10  # an answer slower than this is reported as an error (a stall under load included)
 MAX_EXAMPLES = 12  # per operation and phase; the seed makes a run repeatable
 SEED = 14
 CHECKS = (
@@ -69,6 +71,7 @@ class Target:
     name: str
     base_url: str
     tokens: dict[str, str]
+    headers_by_operation: dict[str, dict[str, str]] = field(default_factory=dict)  # operationId → headers
 
 
 @dataclass
@@ -78,6 +81,11 @@ class ServiceResult:
     seconds: float = 0.0
     exit_code: int = 0
     output: str = ""
+
+    @property
+    def operation_labels(self) -> list[str]:
+        """The documents' operations ("METHOD /path"), without the stateful phase's scenarios."""
+        return sorted(label for label in self.operations if " /" in label)
 
     @property
     def cases(self) -> int:
@@ -134,6 +142,14 @@ def _config(target: Target) -> str:
     lines += ["[checks.not_a_server_error]", f"expected-statuses = [{statuses}]", ""]
     for scheme, token in sorted(target.tokens.items()):
         lines += [f"[auth.openapi.{scheme}]", f"bearer = {json.dumps(token)}", ""]
+    for operation_id, headers in sorted(target.headers_by_operation.items()):
+        pairs = ", ".join(f"{json.dumps(k)} = {json.dumps(v)}" for k, v in sorted(headers.items()))
+        lines += [
+            "[[operations]]",
+            f"include-operation-id = {json.dumps(operation_id)}",
+            f"headers = {{ {pairs} }}",
+            "",
+        ]
     return "\n".join(lines)
 
 
@@ -194,7 +210,7 @@ def fuzz_service(target: Target, out_dir: Path, budget_s: float) -> ServiceResul
         "--max-time",
         str(max(1, int(budget_s))),
         "--request-timeout",
-        "5",
+        str(REQUEST_TIMEOUT_S),
         "--report",
         "ndjson",
         "--report-ndjson-path",
@@ -223,11 +239,14 @@ def fuzz_service(target: Target, out_dir: Path, budget_s: float) -> ServiceResul
 # -- the services ----------------------------------------------------------------------------
 @dataclass
 class Services:
-    root: Path
+    root: Path  # data directories (temporary)
+    logs: Path  # service logs, kept with the report
     processes: list[ManagedProcess] = field(default_factory=list)
 
     def start(self, name: str, argv: list[str], ready_url: str) -> None:
-        proc = ManagedProcess(name, argv, self.root / f"{name}.log").start()
+        log = self.logs / f"{name}.log"
+        log.unlink(missing_ok=True)
+        proc = ManagedProcess(name, argv, log).start()
         self.processes.append(proc)
         wait_until(f"{name} at {ready_url}", http_ready(ready_url), READY_BUDGET_S, alive=proc.alive)
 
@@ -264,7 +283,7 @@ def _cos_token(cos_url: str) -> str:
 
 def start_services(services: Services) -> tuple[Target, Target]:
     """MC, then a COS integrated with it (receipts back to COS), both on loopback."""
-    from conductor.settings import DEV_ADMIN_TOKEN
+    from conductor.settings import DEV_ADMIN_TOKEN, DEV_CLIENT_ID, DEV_CLIENT_SECRET
 
     mc_port, cos_port = free_port(), free_port()
     mc_url, cos_url = f"http://{LOOPBACK}:{mc_port}", f"http://{LOOPBACK}:{cos_port}"
@@ -291,7 +310,14 @@ def start_services(services: Services) -> tuple[Target, Target]:
         ),
         f"{cos_url}/readyz",
     )
-    mc = Target("maestro-conductor", mc_url, {"bearer": _mc_token(mc_url), "admin": DEV_ADMIN_TOKEN})
+    client = base64.b64encode(f"{DEV_CLIENT_ID}:{DEV_CLIENT_SECRET}".encode()).decode("ascii")
+    mc = Target(
+        "maestro-conductor",
+        mc_url,
+        {"bearer": _mc_token(mc_url), "admin": DEV_ADMIN_TOKEN},
+        # The token endpoint is public, its client authenticates in the request: HTTP Basic.
+        headers_by_operation={"issue_token": {"Authorization": f"Basic {client}"}},
+    )
     cos = Target("companyos", cos_url, {"bearer": _cos_token(cos_url)})
     return mc, cos
 
@@ -313,7 +339,8 @@ def report(results: list[ServiceResult], wall_s: float) -> str:
     lines.append("")
     for r in results:
         lines.append(
-            f"- {r.name}: {len(r.operations)} operations, {r.cases} cases, {len(r.failed)} failing, "
+            f"- {r.name}: {len(r.operation_labels)} operations (+ stateful links), {r.cases} cases, "
+            f"{len(r.failed)} failing, "
             f"{r.seconds:.1f} s, schemathesis exit {r.exit_code}"
         )
     return "\n".join(lines) + "\n"
@@ -327,7 +354,7 @@ def _write(results: list[ServiceResult], wall_s: float, out_dir: Path) -> str:
         "wall_s": round(wall_s, 2),
         "services": {
             r.name: {
-                "operations": len(r.operations),
+                "operations": len(r.operation_labels),
                 "cases": r.cases,
                 "failed_operations": r.failed,
                 "seconds": round(r.seconds, 2),
@@ -345,7 +372,7 @@ def fuzz_stage(out_dir: Path = REPORT_DIR) -> tuple[int, int, str]:
     """(operations passed, operations failed, report) for MC and an integrated COS."""
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="fuzz-") as tmp:
-        services = Services(Path(tmp))
+        services = Services(Path(tmp), out_dir)
         try:
             mc, cos = start_services(services)
             # Both at once (one schemathesis process each), leaving room to stop and report.
@@ -360,7 +387,7 @@ def fuzz_stage(out_dir: Path = REPORT_DIR) -> tuple[int, int, str]:
     wall = time.monotonic() - started
     text = _write(results, wall, out_dir)
     failed = sum(len(r.failed) + (0 if r.ok or r.failed else 1) for r in results)
-    passed = sum(len(r.operations) - len(r.failed) for r in results)
+    passed = sum(len([op for op in r.operation_labels if op not in r.failed]) for r in results)
     if wall > BUDGET_S:
         failed += 1
         text += f"\nFAILED: the stage took {wall:.1f} s, over its {BUDGET_S:.0f} s budget\n"

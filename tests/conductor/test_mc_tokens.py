@@ -54,6 +54,21 @@ def test_basic_client_authentication(client: TestClient) -> None:
     assert r.status_code == 200
 
 
+@pytest.mark.parametrize("member", ["client_id", "client_secret"])
+def test_json_credentials_of_the_wrong_type_are_refused_even_with_basic(
+    client: TestClient, member: str
+) -> None:
+    """Found by the fuzz stage: Basic auth made MC ignore a body member its document says is a string."""
+    basic = base64.b64encode(b"companyos:companyos-dev-secret").decode()
+    r = client.post(
+        "/v1/tokens",
+        json={"grant_type": "client_credentials", member: 5},
+        headers={"Authorization": f"Basic {basic}"},
+    )
+    assert r.status_code == 400, r.text
+    assert r.json()["reason"] == "invalid_request" and member in r.json()["detail"]
+
+
 def test_token_ttl_setting_is_the_lifetime(make_app: AppFactory) -> None:
     with TestClient(make_app(token_ttl_s=120), base_url=BASE) as c:
         r = c.post("/v1/tokens", data=CREDENTIALS)
