@@ -1,17 +1,19 @@
 """`python -m contracts <command>` — the contract gates (docs/contracts.md).
 
-gate            every gate: consumer tests + drift, scrub, verify MC and COS, mutation proof
-                (+ broker publish/verify when PACT_BROKER_BASE_URL is set); non-zero on failure
+gate            every gate: consumer tests + drift, scrub, pacts vs OpenAPI, verify MC and COS,
+                mutation proof; with PACT_BROKER_BASE_URL, then (only if all passed) publish to
+                the broker and verify from it; non-zero on failure
 consumer        run the consumer tests, writing pacts to --out (default: a temp dir)
 drift           regenerate into a temp dir and compare with contracts/pacts/
 accept          regenerate into contracts/pacts/ (the contract-update step; then review + commit)
 verify          verify the committed pacts against the real providers; record the matrix
 scrub           fail if any pact holds a secret-looking value
 mutations       prove every seam mutation makes verification fail
-can-i-deploy    answer from the matrix: --pacticipant NAME --version V [--with OTHER=V]
+can-i-deploy    answer from the matrix: --pacticipant NAME --version V [--with OTHER=V];
+                with --broker, ask PACT_BROKER_BASE_URL (--to-environment ENV or --to TAG)
 matrix          print the verification matrix
 version         print a pacticipant's current version
-publish         publish the committed pacts to PACT_BROKER_BASE_URL
+publish         the gate, publishing to PACT_BROKER_BASE_URL at its end (only if all passed)
 """
 
 from __future__ import annotations
@@ -116,8 +118,31 @@ def _pins(values: list[str]) -> dict[str, str]:
 
 def cmd_can_i_deploy(args: argparse.Namespace) -> int:
     version = args.version or versions.version_of(args.pacticipant)
+    if args.broker:
+        return _can_i_deploy_broker(args, version)
+    if args.to_environment or args.to:
+        print("--to-environment / --to need --broker (the file matrix has no environments)", file=sys.stderr)
+        return 2
     rows = matrix.load(Path(args.matrix) if args.matrix else None)
     answer = matrix.can_i_deploy(args.pacticipant, version, _pins(args.with_), rows)
+    print(answer.render())
+    return 0 if answer.deployable else 1
+
+
+def _can_i_deploy_broker(args: argparse.Namespace, version: str) -> int:
+    from contracts import broker
+
+    if not broker.configured():
+        print("--broker needs PACT_BROKER_BASE_URL", file=sys.stderr)
+        return 2
+    if bool(args.to_environment) == bool(args.to):
+        print("can-i-deploy --broker needs exactly one of --to-environment ENV or --to TAG", file=sys.stderr)
+        return 2
+    if args.with_:
+        print("--with is for the file matrix; the broker answers for what is in the target", file=sys.stderr)
+        return 2
+    with broker.Broker.from_env() as client:
+        answer = client.can_i_deploy(args.pacticipant, version, environment=args.to_environment, tag=args.to)
     print(answer.render())
     return 0 if answer.deployable else 1
 
@@ -143,15 +168,19 @@ def cmd_version(args: argparse.Namespace) -> int:
 
 
 def cmd_publish(args: argparse.Namespace) -> int:
+    """Publishing is the gate's last step: it happens only after every other gate passed."""
     from contracts import broker
 
     if not broker.configured():
         print("PACT_BROKER_BASE_URL is not set; nothing to publish to", file=sys.stderr)
         return 2
-    ok = True
-    for p in broker.publish_pacts(tags=args.tag):
-        print(f"{p.consumer} {p.version}: HTTP {p.status} {p.notices}")
-        ok = ok and 200 <= p.status < 300
+    started = time.monotonic()
+    results = gate.run(tags=args.tag)
+    print("\n" + gate.summary(results))
+    ok = all(r.ok for r in results)
+    print(
+        f"\ncontract gate and publication {'passed' if ok else 'FAILED'} in {time.monotonic() - started:.1f}s"
+    )
     return 0 if ok else 1
 
 
@@ -183,11 +212,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--only", action="append", help="just this mutation (repeatable)")
     p.add_argument("--no-docs", action="store_true", help="do not rewrite docs/mutations-contracts.md")
     p.set_defaults(func=cmd_mutations)
-    p = sub.add_parser("can-i-deploy", help="answer from the verification matrix")
+    p = sub.add_parser("can-i-deploy", help="answer from the verification matrix (or --broker)")
     p.add_argument("--pacticipant", required=True, choices=list(PACTICIPANTS))
     p.add_argument("--version", help="default: the pacticipant's current version")
     p.add_argument("--with", dest="with_", action="append", default=[], metavar="OTHER=VERSION")
     p.add_argument("--matrix", help="matrix file (default reports/contracts/matrix.json)")
+    p.add_argument("--broker", action="store_true", help="ask the Pact Broker at PACT_BROKER_BASE_URL")
+    p.add_argument("--to-environment", help="with --broker: the environment to deploy to")
+    p.add_argument("--to", help="with --broker: the tag naming the environment (legacy)")
     p.set_defaults(func=cmd_can_i_deploy)
     p = sub.add_parser("matrix", help="print the verification matrix")
     p.add_argument("--matrix")
@@ -196,7 +228,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("version", help="print a pacticipant's version")
     p.add_argument("--pacticipant", required=True, choices=list(PACTICIPANTS))
     p.set_defaults(func=cmd_version)
-    p = sub.add_parser("publish", help="publish the committed pacts to the broker")
+    p = sub.add_parser("publish", help="run the gate, then publish the pacts to the broker")
     p.add_argument("--tag", action="append")
     p.set_defaults(func=cmd_publish)
     return parser

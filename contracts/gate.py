@@ -96,26 +96,50 @@ def mutation_proof(
     return _timed("mutation proof", body)
 
 
-def broker_round_trip() -> StepResult:
-    """Only with PACT_BROKER_BASE_URL: publish the pacts, verify from the broker, publish results."""
+BROKER_STEP = "pact broker"
+
+
+def broker_round_trip(tags: list[str] | None = None) -> StepResult:
+    """Only with PACT_BROKER_BASE_URL: publish the pacts, verify from the broker, publish results.
+    `run` calls it only after every other gate passed (`publication_blocked`)."""
 
     def body():
-        published = broker.publish_pacts()
+        published = broker.publish_pacts(tags)
         lines = [f"published {p.consumer} {p.version}: HTTP {p.status} {p.notices}" for p in published]
-        ok = all(200 <= p.status < 300 for p in published)
+        ok = bool(published) and all(200 <= p.status < 300 for p in published)
+        if not ok:
+            lines.append("the broker refused the pacts; nothing verified from it")
+            return False, "\n".join(lines), None
         for provider in (MC, COS):
             verified, output = verify.verify_from_broker(provider)
             ok = ok and verified
-            lines.append(f"broker verification of {provider}: {'ok' if verified else 'FAILED'}")
-            if not verified:
-                lines.append(output[-4000:])
+            lines.append(f"--- broker verification of {provider}: {'ok' if verified else 'FAILED'}")
+            lines.append(output)
         return ok, "\n".join(lines), None
 
-    return _timed("pact broker", body)
+    return _timed(BROKER_STEP, body)
 
 
-def run(skip_mutations: bool = False, announce: Callable[[str], None] = print) -> list[StepResult]:
-    """Every gate in order; all run even after a failure, so one run shows everything."""
+def publication_blocked(results: list[StepResult], skip_mutations: bool) -> StepResult | None:
+    """Pacts reach the broker only after every gate before it passed, the mutation proof included:
+    a pact that drifted, leaks a secret or is not honoured (or proven) must not become the
+    version other teams verify against and deploy by. The refusal is a failed step that says why."""
+    failed = [r.name for r in results if not r.ok]
+    if failed:
+        why = f"{', '.join(failed)} failed"
+    elif skip_mutations:
+        why = "the mutation proof did not run (--skip-mutations)"
+    else:
+        return None
+    report = f"not published: {why}; the pacts go to the broker only after every earlier gate passed"
+    return StepResult(BROKER_STEP, False, 0.0, report)
+
+
+def run(
+    skip_mutations: bool = False, announce: Callable[[str], None] = print, tags: list[str] | None = None
+) -> list[StepResult]:
+    """Every gate in order; all run even after a failure, so one run shows everything — except
+    the broker step (with PACT_BROKER_BASE_URL), which publishes only when all the others passed."""
     steps: list[tuple[str, Callable[[], StepResult]]] = [
         ("consumer tests + drift", consumers_and_drift),
         ("scrub", secrets_scrub),
@@ -136,11 +160,12 @@ def run(skip_mutations: bool = False, announce: Callable[[str], None] = print) -
             )
         )
     if broker.configured():
-        steps.append(("pact broker", broker_round_trip))
-    results = []
+        steps.append((BROKER_STEP, lambda: broker_round_trip(tags)))
+    results: list[StepResult] = []
     for name, step in steps:
         announce(f"\n=== {name} ===")
-        result = step()
+        blocked = publication_blocked(results, skip_mutations) if name == BROKER_STEP else None
+        result = blocked or step()
         announce(result.report)
         announce(f"--- {name}: {'passed' if result.ok else 'FAILED'} ({result.seconds:.1f}s)")
         results.append(result)

@@ -9,8 +9,9 @@ place of the pact's placeholders; response values tied to a state are resolved b
 digest of the body sent or an MC token breaks its lifetime / scope promise. Results are
 recorded in the matrix unless this is a mutation run.
 
-With `PACT_BROKER_BASE_URL` set, `verify_from_broker` verifies the pacts the broker selects
-for this provider and publishes the results there (see docs/contracts.md, "Pact Broker").
+With `PACT_BROKER_BASE_URL` set, `verify_from_broker` fetches the pacts the broker selects for
+this provider, verifies them exactly like committed ones (rendered first) and publishes the
+results there (see docs/contracts.md, "Pact Broker").
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from pathlib import Path
 
 from pact import Verifier
 
-from contracts import PACT_DIR, REPO, matrix, pactfile, providers, render, versions
+from contracts import PACT_DIR, REPO, broker, matrix, pactfile, providers, render, versions
 from contracts.checks import CheckingProxy
 from contracts.providers.stateserver import StateServer
 
@@ -232,27 +233,68 @@ def verify_provider(
     return outcomes
 
 
-def verify_from_broker(provider: str, *, publish: bool = True) -> tuple[bool, str]:
+def _test_results(outcome: PactOutcome, doc: dict) -> list[dict]:
+    """Per-interaction results for the broker (its `testResults`, shown with the verification)."""
+    failed: dict[str, list[Failure]] = {}
+    for f in outcome.failures:
+        failed.setdefault(f.description, []).append(f)
+    out = []
+    for interaction in doc.get("interactions", []):
+        description = interaction.get("description", "")
+        entry: dict = {"interactionDescription": description, "success": description not in failed}
+        if description in failed:
+            entry["mismatches"] = [{"description": f"[{f.kind}] {f.detail}"} for f in failed.pop(description)]
+        out.append(entry)
+    out += [
+        {"interactionDescription": d, "success": False, "mismatches": [{"description": f.detail} for f in fs]}
+        for d, fs in failed.items()
+    ]
+    return out
+
+
+def verify_from_broker(provider: str, *, publish: bool = True, mutations: str = "") -> tuple[bool, str]:
     """Verify the pacts a Pact Broker selects for `provider`, publishing results (CI path).
 
-    Reads PACT_BROKER_BASE_URL and PACT_BROKER_TOKEN / _USERNAME / _PASSWORD (pact-python's
-    `broker_source(use_env=True)`); selects the main branch's and deployed consumer versions.
-    Response-side provider-state values are not resolved on this path (`contracts.render`
-    needs the pact before the run), so those fields are checked by their regex only.
+    The broker's pacts go through the same code as the committed ones: fetched over the broker's
+    HAL API (`contracts.broker`), written to files, then `verify_provider` — so response-side
+    provider-state values are rendered (`contracts.render`) and the seam checks apply. Each
+    result is published to that pact's `pb:publish-verification-results` link with the provider
+    version, after the provider version is put on its branch. A failing *pending* pact is
+    published as a failure but does not fail the run (the broker's pending-pact rule).
+    `mutations` is the mutation proof's provider switch (tests run it against a stub broker).
     """
     version = versions.version_of(provider)
-    with (
-        providers.start(provider) as running,
-        _proxy(running) as proxy,
-        StateServer(running.registry) as state_url,
-    ):
-        verifier = _verifier(provider, proxy.url, state_url)
-        if publish:
-            verifier.set_publish_options(version=version, branch=versions.branch())
-        selector = verifier.broker_source(selector=True)
-        selector.consumer_version(main_branch=True).consumer_version(deployed_or_released=True)
-        if versions.branch():
-            selector.consumer_version(matching_branch=True).provider_branch(versions.branch() or "")
-        selector.include_pending().build()
-        ok, _, output = run_verifier(verifier)
-    return ok, output
+    branch = versions.branch()
+    with broker.Broker.from_env() as client:
+        selected = client.pacts_for_verification(provider, branch)
+        if not selected:
+            return (
+                False,
+                f"the broker selected no pacts for {provider} (selectors {broker.selectors(branch)})",
+            )
+        with tempfile.TemporaryDirectory(prefix="contracts-broker-") as tmp:
+            files = []
+            for i, pact in enumerate(selected):
+                contract = pact.contract()
+                consumer, named = pactfile.parties(contract)
+                if named != provider:
+                    return (
+                        False,
+                        f"the broker selected a pact for {named!r} when asked for {provider!r}: {pact.url}",
+                    )
+                files.append(Path(tmp) / f"{i:02d}-{pactfile.file_name(consumer, provider)}")
+                files[-1].write_text(json.dumps(contract, indent=2), "utf-8")
+            outcomes = verify_provider(provider, files, mutations=mutations, record=False)
+        if publish and branch:
+            client.record_branch(provider, branch, version)
+        ok, lines = True, []
+        for pact, outcome in zip(selected, outcomes, strict=True):
+            outcome.consumer_version = pact.consumer_version or outcome.consumer_version
+            lines.append(f"{pact.description}{' (pending)' if pact.pending else ''}: {outcome.report()}")
+            if not outcome.success:
+                lines.append(outcome.output[-4000:])
+            if publish:
+                client.publish_result(pact, version, outcome.success, _test_results(outcome, pact.contract()))
+                lines.append(f"  result published to {pact.link('pb:publish-verification-results')['href']}")
+            ok = ok and (outcome.success or pact.pending)
+    return ok, "\n".join(lines)
