@@ -72,6 +72,7 @@ class Target:
     base_url: str
     tokens: dict[str, str]
     headers_by_operation: dict[str, dict[str, str]] = field(default_factory=dict)  # operationId → headers
+    env: dict[str, str] = field(default_factory=dict)  # for the hook (e.g. MC's key to sign receipts)
 
 
 @dataclass
@@ -102,23 +103,51 @@ class ServiceResult:
 
 
 # -- the schemathesis hook -------------------------------------------------------------------
-def _declares_content_digest(operation: Any) -> bool:
-    return any(p.name.lower() == "content-digest" for p in operation.headers)
+MC_KEY_ENV = "FUZZ_MC_SIGNING_KEY"  # MC's private key file, so receipts to COS can be signed
+
+
+def _declares(operation: Any, header: str) -> bool:
+    return any(p.name.lower() == header.lower() for p in operation.headers)
+
+
+def _json_bytes(case: Any, kwargs: dict[str, Any]) -> bytes | None:
+    """Serialize the JSON body once and send exactly those bytes; None when it is not JSON."""
+    if "data" in kwargs:
+        return kwargs["data"]
+    if case.media_type != "application/json":
+        return None
+    try:
+        raw = json.dumps(case.body, separators=(",", ":"), allow_nan=False).encode("utf-8")
+    except (TypeError, ValueError):
+        return None  # not JSON (a negative case): the service must refuse it whatever the headers say
+    kwargs["data"] = raw
+    case.headers["Content-Type"] = "application/json"
+    return raw
 
 
 def _sign_body(case: Any, kwargs: dict[str, Any]) -> None:
     """Send the JSON body as exactly the bytes its Content-Digest names."""
     from seam.digest import content_digest  # the services' own function: one definition of the header
 
-    if case.headers is None or "Content-Digest" not in case.headers or case.media_type != "application/json":
+    if case.headers is None or "Content-Digest" not in case.headers:
         return  # a generated case without the header (missing_required_header) stays without it
-    try:
-        raw = json.dumps(case.body, separators=(",", ":"), allow_nan=False).encode("utf-8")
-    except (TypeError, ValueError):
-        return  # not JSON (a negative case): the service must refuse it whatever the header says
-    kwargs["data"] = raw
-    case.headers["Content-Type"] = "application/json"
-    case.headers["Content-Digest"] = content_digest(raw)
+    raw = _json_bytes(case, kwargs)
+    if raw is not None:
+        case.headers["Content-Digest"] = content_digest(raw)
+
+
+def _sign_receipt(case: Any, kwargs: dict[str, Any], key_file: str) -> None:
+    """Sign a receipt as MC does (X-MC-Timestamp, X-MC-Signature), so COS's checks past the
+    signature are reached; a case generated without either header stays unsigned."""
+    from seam import keys, receipts
+
+    if case.headers is None or not {receipts.TIMESTAMP_HEADER, receipts.SIGNATURE_HEADER} <= set(
+        case.headers
+    ):
+        return
+    raw = _json_bytes(case, kwargs)
+    if raw is not None:
+        case.headers.update(receipts.sign(raw, keys.load_private(Path(key_file).read_bytes())))
 
 
 def _register_hooks() -> None:
@@ -126,8 +155,11 @@ def _register_hooks() -> None:
 
     @schemathesis.hook
     def before_call(context: Any, case: Any, kwargs: dict[str, Any]) -> None:
-        if _declares_content_digest(case.operation):
+        if _declares(case.operation, "Content-Digest"):
             _sign_body(case, kwargs)
+        key_file = os.environ.get(MC_KEY_ENV)
+        if key_file and _declares(case.operation, "X-MC-Signature"):
+            _sign_receipt(case, kwargs, key_file)
 
 
 HOOKS_MODULE = "harness.gates.fuzz"  # this module, also when it runs as __main__
@@ -217,7 +249,7 @@ def fuzz_service(target: Target, out_dir: Path, budget_s: float) -> ServiceResul
         str(ndjson),
         "--no-color",
     ]
-    env = {**os.environ, "SCHEMATHESIS_HOOKS": HOOKS_MODULE, "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, **target.env, "SCHEMATHESIS_HOOKS": HOOKS_MODULE, "PYTHONPATH": str(ROOT)}
     started = time.monotonic()
     try:
         proc = subprocess.run(
@@ -318,7 +350,12 @@ def start_services(services: Services) -> tuple[Target, Target]:
         # The token endpoint is public, its client authenticates in the request: HTTP Basic.
         headers_by_operation={"issue_token": {"Authorization": f"Basic {client}"}},
     )
-    cos = Target("companyos", cos_url, {"bearer": _cos_token(cos_url)})
+    cos = Target(
+        "companyos",
+        cos_url,
+        {"bearer": _cos_token(cos_url)},
+        env={MC_KEY_ENV: str(services.root / "mc" / "signing-key.pem")},
+    )
     return mc, cos
 
 

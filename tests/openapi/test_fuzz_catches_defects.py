@@ -103,3 +103,19 @@ def test_the_hook_sends_the_bytes_its_content_digest_names() -> None:
     kwargs = {}
     fuzz._sign_body(Case, kwargs)
     assert kwargs == {} and "Content-Digest" not in Case.headers
+
+
+def test_the_hook_signs_receipts_as_mc_does(tmp_path: Path) -> None:
+    from seam import keys, receipts
+
+    key_file = tmp_path / "mc.pem"
+    key = keys.load_or_create(key_file)
+
+    class Case:
+        media_type = "application/json"
+        headers = {receipts.TIMESTAMP_HEADER: "0", receipts.SIGNATURE_HEADER: "x"}
+        body = {"idempotency_key": "k-1", "evidence_id": "ev_1"}
+
+    kwargs: dict = {}
+    fuzz._sign_receipt(Case, kwargs, str(key_file))
+    receipts.verify(Case.headers, kwargs["data"], key.public_key())  # raises unless MC's signature
