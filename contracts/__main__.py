@@ -235,8 +235,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from contracts.broker import BrokerError
+
     args = build_parser().parse_args(argv)
-    return args.func(args)
+    try:
+        return args.func(args)
+    except BrokerError as exc:  # a refusing or unreachable broker is a reason, not a traceback
+        print(f"pact broker: {exc}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

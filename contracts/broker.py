@@ -149,7 +149,10 @@ class Broker:
         self._http.close()
 
     def request(self, method: str, url: str, *, check: bool = True, **kwargs: Any) -> httpx.Response:
-        response = self._http.request(method, url, **kwargs)
+        try:
+            response = self._http.request(method, url, **kwargs)
+        except httpx.HTTPError as exc:
+            raise BrokerError(f"{method} {url}: {type(exc).__name__}: {exc}") from exc
         if check and not response.is_success:
             raise BrokerError(f"{method} {url}: HTTP {response.status_code} {response.text[:500]}")
         return response

@@ -27,7 +27,7 @@ from pathlib import Path
 
 from pact import Verifier
 
-from contracts import PACT_DIR, REPO, broker, matrix, pactfile, providers, render, versions
+from contracts import PACT_DIR, REPO, broker, matrix, pactfile, providers, render, scrub, versions
 from contracts.checks import CheckingProxy
 from contracts.providers.stateserver import StateServer
 
@@ -233,6 +233,11 @@ def verify_provider(
     return outcomes
 
 
+def _published(text: str) -> str:
+    """Mismatch text leaves the machine: no token the provider answered goes with it."""
+    return scrub.JWT.sub("<redacted JWT>", text)
+
+
 def _test_results(outcome: PactOutcome, doc: dict) -> list[dict]:
     """Per-interaction results for the broker (its `testResults`, shown with the verification)."""
     failed: dict[str, list[Failure]] = {}
@@ -243,10 +248,16 @@ def _test_results(outcome: PactOutcome, doc: dict) -> list[dict]:
         description = interaction.get("description", "")
         entry: dict = {"interactionDescription": description, "success": description not in failed}
         if description in failed:
-            entry["mismatches"] = [{"description": f"[{f.kind}] {f.detail}"} for f in failed.pop(description)]
+            entry["mismatches"] = [
+                {"description": _published(f"[{f.kind}] {f.detail}")} for f in failed.pop(description)
+            ]
         out.append(entry)
     out += [
-        {"interactionDescription": d, "success": False, "mismatches": [{"description": f.detail} for f in fs]}
+        {
+            "interactionDescription": d,
+            "success": False,
+            "mismatches": [{"description": _published(f.detail)} for f in fs],
+        }
         for d, fs in failed.items()
     ]
     return out
@@ -291,6 +302,7 @@ def verify_from_broker(provider: str, *, publish: bool = True, mutations: str = 
         for pact, outcome in zip(selected, outcomes, strict=True):
             outcome.consumer_version = pact.consumer_version or outcome.consumer_version
             lines.append(f"{pact.description}{' (pending)' if pact.pending else ''}: {outcome.report()}")
+            lines += [f"  broker: {notice}" for notice in pact.notices]
             if not outcome.success:
                 lines.append(outcome.output[-4000:])
             if publish:

@@ -235,6 +235,7 @@ def test_a_failing_pending_pact_is_published_as_a_failure_without_failing_the_bu
     ok, report = verify.verify_from_broker(MC, mutations="mc.replay-new-id")
     assert ok, report
     assert "(pending)" in report
+    assert "broker: selected: companyos cos-next" in report, "the broker's notices are shown"
     assert [r["success"] for r in stub.results] == [False]
 
 
@@ -242,3 +243,53 @@ def test_can_i_deploy_against_a_broker_needs_a_target(stub, capsys) -> None:
     assert main(["can-i-deploy", "--broker", "--pacticipant", COS]) == 2
     assert "--to-environment" in capsys.readouterr().err
     assert stub.requests == []
+
+
+def test_publish_is_the_gate_and_publishes_nothing_when_a_gate_fails(stub, monkeypatch) -> None:
+    _gates_passing_except(monkeypatch, "verify companyos")
+    assert main(["publish", "--tag", "rc"]) == 1
+    assert stub.requests == []
+
+
+def test_publish_passes_its_tags_once_every_gate_passed(stub, monkeypatch) -> None:
+    _gates_passing_except(monkeypatch, None)
+    assert main(["publish", "--tag", "rc"]) == 0
+    assert {tuple(r.body["tags"]) for r in stub.recorded("POST", "/contracts/publish")} == {("rc",)}
+
+
+@pytest.mark.parametrize("command", [["verify", "--broker"], ["can-i-deploy", "--broker", "--to", "prod"]])
+def test_a_broker_that_refuses_is_a_clear_failure_not_a_traceback(stub, monkeypatch, capsys, command) -> None:
+    monkeypatch.setenv("PACT_BROKER_BASE_URL", stub.url + "/no-broker-here")
+    argv = [*command, "--pacticipant", COS] if command[0] == "can-i-deploy" else command
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert "pact broker:" in err and "HTTP 404" in err and "Traceback" not in err
+
+
+def test_an_unreachable_broker_is_a_clear_failure(monkeypatch, capsys) -> None:
+    from harness.kit.ports import free_port
+
+    monkeypatch.setenv("PACT_BROKER_BASE_URL", f"http://127.0.0.1:{free_port()}")
+    assert main(["can-i-deploy", "--broker", "--pacticipant", COS, "--to-environment", "production"]) == 1
+    assert "pact broker:" in capsys.readouterr().err
+
+
+def test_published_mismatches_carry_no_token(stub) -> None:
+    outcome = verify.PactOutcome(
+        pact_file=PACT_DIR / "x.json",
+        consumer=COS,
+        provider=MC,
+        consumer_version="c",
+        provider_version="p",
+        pact_sha256="0",
+        success=False,
+        interactions=1,
+        failures=[
+            verify.Failure(
+                "a token request", "mismatch", f"$.access_token: expected 'x' but got '{SAMPLE_JWT}'"
+            )
+        ],
+    )
+    results = verify._test_results(outcome, {"interactions": [{"description": "a token request"}]})  # noqa: SLF001
+    assert results[0]["success"] is False
+    assert SAMPLE_JWT not in json.dumps(results) and "redacted" in json.dumps(results)
