@@ -45,8 +45,9 @@ def step_bundle(context):
 @then('polling pack "{pack}" with these If-None-Match values is answered:')
 def step_conditional(context, pack):
     """Each row's If-None-Match (relative to the ETag fetched) gets its status: 304 empty, or 200 whole."""
-    rows = [(IfNoneMatch(row["If-None-Match"]), int(row["status"])) for row in context.table]
-    packs.expect_conditional(context.world, pack, rows)
+    packs.expect_conditional(
+        context.world, pack, [(IfNoneMatch(r["If-None-Match"]), int(r["status"])) for r in context.table]
+    )
 
 
 @then("the attestation verifies with MC's published key")

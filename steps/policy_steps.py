@@ -28,8 +28,9 @@ def step_enforces_mc_within(context, seconds):
 @then("these decisions are made:")
 def step_decision_table(context):
     """COS decides each row's roles and action as the `decision` column says (allow or deny)."""
-    rows = [(roles(r["roles"]), r["action"], Verdict(r["decision"])) for r in context.table]
-    policy.expect_decisions(context.world, rows)
+    policy.expect_decisions(
+        context.world, [(roles(r["roles"]), r["action"], Verdict(r["decision"])) for r in context.table]
+    )
 
 
 @then('a {role} may "{action}"')
