@@ -18,6 +18,7 @@ from seam.tokens import MAX_LIFETIME_S
 
 HEX64 = r"^[0-9a-f]{64}$"
 _PACK = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
+_FILE = r"^([A-Za-z0-9][A-Za-z0-9_.-]{0,99}\.rego|data\.json)$"  # conductor/packs.py FILE_NAME
 
 
 def _http_url(value: str) -> str:
@@ -134,7 +135,11 @@ class RevisionRequest(BaseModel):
     )
     revision: str = Field(min_length=1, max_length=128)
     signing: Literal[SIGNING_MODES] = "valid"
-    files: dict[str, str] = Field(description="file name → text; at least one .rego, data.json an object")
+    files: dict[Annotated[str, Field(pattern=_FILE)], str] = Field(
+        min_length=1,
+        description="file name → text; at least one .rego, data.json an object",
+        json_schema_extra={"additionalProperties": False},
+    )
 
 
 class RevisionPublished(BaseModel):
@@ -207,3 +212,4 @@ class McReady(BaseModel):
 
 
 PACK_NAME_SCHEMA = {"type": "string", "pattern": _PACK}
+DIGEST_QUERY_SCHEMA = {"type": "string", "pattern": "^([sS][hH][aA]256:)?[0-9a-fA-F]{64}$"}

@@ -15,6 +15,7 @@ from starlette.routing import BaseRoute
 
 from conductor import SERVICE, __version__
 from conductor.models import (
+    DIGEST_QUERY_SCHEMA,
     PACK_NAME_SCHEMA,
     AdminEvidence,
     CallbackConfigured,
@@ -120,7 +121,7 @@ PACKS = [
         params=(
             _PACK,
             _INM,
-            Param("digest", "query", {"type": "string"}, description="64 hex, optionally sha256:-prefixed"),
+            Param("digest", "query", DIGEST_QUERY_SCHEMA, description="64 hex, optionally sha256:-prefixed"),
         ),
         responses={
             200: Resp("DSSE envelope", DsseEnvelope, headers=_PACK_HEADERS),
@@ -198,7 +199,7 @@ ADMIN = [
         "publish_revision",
         "Publish a pack revision (signing: valid|unsigned|wrong-key|tampered|bad-content-digest)",
         request=RevisionRequest,
-        params=(path_param("pack"),),
+        params=(_PACK,),
         responses={
             201: Resp("published", RevisionPublished, headers=("Location",)),
             422: problem(422, "invalid_pack (field named)"),

@@ -25,8 +25,10 @@ _MESSAGES = {
 
 
 def field_of(error: Mapping[str, Any]) -> str:
-    """`("subject", "digest", "sha256")` → `subject.digest.sha256` (list indexes dropped)."""
-    return ".".join(str(part) for part in error["loc"] if not isinstance(part, int)) or "body"
+    """`("subject", "digest", "sha256")` → `subject.digest.sha256` (list indexes dropped; a bad
+    key of a map is named by the key itself: `files.../evil.rego`)."""
+    parts = [str(p) for p in error["loc"] if not isinstance(p, int) and p != "[key]"]
+    return ".".join(parts) or "body"
 
 
 def _message(error: Mapping[str, Any]) -> str:
