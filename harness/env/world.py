@@ -40,7 +40,6 @@ class World:
     failures_before: float | None = None  # COS's reload-failure count before a defective publish
     traffic: Any = None  # BackgroundDecisions running during a reload or a fault
     pack: Any = None  # MC's pack reply a scenario compares against
-    fetched: Any = None  # MC's GET reply compared with a HEAD
     statement: dict | None = None  # the in-toto statement of a verified attestation
     mc_token: str | None = None  # a token the scenario holds for direct MC calls
 
