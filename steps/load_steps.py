@@ -9,5 +9,4 @@ from harness.domain import load_budgets
 def step_load_budget(context, rate, duration, reads, budgets):
     """Run k6 at this rate, duration and read share; the p95 budgets in the sentence are its thresholds."""
     sentence = f"at {rate} requests per second for {duration} seconds with {reads}% reads, {budgets}"
-    result = load_budgets.check(context.world, sentence, dict(context.config.userdata))
-    assert result.passed, "latency budget breached:\n" + result.describe()
+    load_budgets.expect_within_budget(context.world, sentence, dict(context.config.userdata))

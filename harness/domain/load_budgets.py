@@ -42,6 +42,13 @@ def check(world: World, sentence: str, userdata: dict[str, str]) -> LoadResult:
     return result
 
 
+def expect_within_budget(world: World, sentence: str, userdata: dict[str, str]) -> LoadResult:
+    """Run the sentence's load; fail naming every breached threshold and what k6 measured."""
+    result = check(world, sentence, userdata)
+    assert result.passed, "latency budget breached:\n" + result.describe()
+    return result
+
+
 def _attach(result: LoadResult) -> None:
     if result.summary_json.exists():
         allure.attach.file(
