@@ -34,7 +34,7 @@ ATTESTATION_BODY = frozenset(
 )
 
 # Behavioural mutations (docs/mutations.md "Behavioural mutations"): invisible to a pact,
-# caught by the E2E / faults features named in that table (python -m harness.mutation_proof).
+# caught by the E2E / faults features named in that table (python -m harness.gates.mutation_proof).
 OUTBOX_ACK_BEFORE_DURABLE = "cos.outbox-ack-before-durable"
 PUBLISHER_NEW_KEY_ON_RETRY = "cos.publisher-new-key-on-retry"
 PUBLISHER_DROPS_FAILED = "cos.publisher-drops-failed"

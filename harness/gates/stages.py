@@ -139,6 +139,21 @@ def compose() -> StageResult:
     )
 
 
+def fuzz() -> StageResult:
+    """schemathesis against MC and an integrated COS from their OpenAPI documents (≤ 60 s; gates/fuzz.py)."""
+    t0 = time.monotonic()
+    code, text = _run([PY, "-m", "harness.gates.fuzz"], REPORTS / "stages" / "fuzz.log")
+    passed, failed = _plain_counts(text)
+    return StageResult(
+        "fuzz",
+        "passed" if code == 0 else "failed",
+        time.monotonic() - t0,
+        passed,
+        failed if code == 0 else max(failed, 1),
+        "operations conforming / failing (reports/fuzz/fuzz.md)",
+    )
+
+
 def e2e() -> StageResult:
     mode = os.environ.get("E2E_MODE")  # the GitHub workflow's matrix runs one mode per job
     tags = [
@@ -245,6 +260,7 @@ ALWAYS_RUN = {"observability"}
 STAGES: dict[str, Callable[[], StageResult]] = {
     "unit": unit,
     "contracts": contracts,
+    "fuzz": fuzz,
     "e2e": e2e,
     "faults": faults,
     "mutations": mutations,

@@ -30,7 +30,7 @@ from harness.records import metrics_export  # noqa: E402
 DASHBOARD = REPO / "observability" / "grafana-dashboard.json"
 ALERTS = REPO / "observability" / "alerts.yml"
 WORKFLOW = REPO / ".github" / "workflows" / "acceptance.yml"
-STAGE_ORDER = ["unit", "contracts", "e2e", "faults", "mutations", "load", "compose", "observability"]
+STAGE_ORDER = ["unit", "contracts", "fuzz", "e2e", "faults", "mutations", "load", "compose", "observability"]
 NO_PUSH: dict[str, str] = {}
 
 
