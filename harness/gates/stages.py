@@ -1,6 +1,6 @@
 """The gates, in order, as CI runs them: one table, one plain summary line.
 
-Stages: unit (pytest) → contracts → e2e (behave, both modes) → faults →
+Stages: unit (pytest) → contracts → fuzz (schemathesis) → e2e (behave, both modes) → faults →
 mutations (behavioural mutation proof) → load → compose → observability (the
 run's metrics on a real Prometheus/Alertmanager; runs even after a failed stage,
 because a failed run is what it must report). A stage whose tooling
