@@ -9,7 +9,6 @@ or environment are never printed.
 from __future__ import annotations
 
 import argparse
-import ipaddress
 import logging
 import os
 import sys
@@ -173,19 +172,10 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
     )
 
 
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def announce(settings: Settings) -> None:
     for note in settings.dev_defaults_in_use():
         log.warning("development default in use: %s", note)
-    if not _is_loopback(settings.host):
+    if not test_hooks.is_loopback(settings.host):
         log.warning("binding %s, which is not a loopback address", settings.host)
     if settings.mutations:
         log.warning(

@@ -139,18 +139,25 @@ def compose() -> StageResult:
     )
 
 
-def fuzz() -> StageResult:
-    """schemathesis against MC and an integrated COS from their OpenAPI documents (≤ 60 s; gates/fuzz.py)."""
+def _module_stage(name: str, module: str, note: str) -> StageResult:
+    """A stage that is one `python -m module` printing its own `N passed, N failed` line."""
     t0 = time.monotonic()
-    code, text = _run([PY, "-m", "harness.gates.fuzz"], REPORTS / "stages" / "fuzz.log")
+    code, text = _run([PY, "-m", module], REPORTS / "stages" / f"{name}.log")
     passed, failed = _plain_counts(text)
     return StageResult(
-        "fuzz",
+        name,
         "passed" if code == 0 else "failed",
         time.monotonic() - t0,
         passed,
         failed if code == 0 else max(failed, 1),
-        "operations conforming / failing (reports/fuzz/fuzz.md)",
+        note,
+    )
+
+
+def fuzz() -> StageResult:
+    """schemathesis against MC and an integrated COS from their OpenAPI documents (≤ 60 s; gates/fuzz.py)."""
+    return _module_stage(
+        "fuzz", "harness.gates.fuzz", "operations conforming / failing (reports/fuzz/fuzz.md)"
     )
 
 
@@ -208,17 +215,7 @@ def mutations() -> StageResult:
     Baseline first, then one behave run per mutation (harness/gates/mutation_proof.py); writes
     docs/mutations-behaviour.md from the run. `N passed, N failed` counts mutations caught / missed.
     """
-    t0 = time.monotonic()
-    code, text = _run([PY, "-m", "harness.gates.mutation_proof"], REPORTS / "stages" / "mutations.log")
-    passed, failed = _plain_counts(text)
-    return StageResult(
-        "mutations",
-        "passed" if code == 0 else "failed",
-        time.monotonic() - t0,
-        passed,
-        failed if code == 0 else max(failed, 1),
-        "behavioural mutations caught / missed",
-    )
+    return _module_stage("mutations", "harness.gates.mutation_proof", "behavioural mutations caught / missed")
 
 
 def load() -> StageResult:
