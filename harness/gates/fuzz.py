@@ -34,6 +34,7 @@ from typing import Any
 
 import httpx
 
+from harness.gates import secret_scan
 from harness.kit.ports import free_port
 from harness.kit.processes import ManagedProcess, python_module
 from harness.kit.readiness import http_ready, wait_until
@@ -264,6 +265,8 @@ def fuzz_service(target: Target, out_dir: Path, budget_s: float) -> ServiceResul
         exit_code=proc.returncode,
         output=proc.stdout + proc.stderr,
     )
+    if ndjson.exists():  # generated logins carry passwords: keep the log, not the values
+        ndjson.write_bytes(secret_scan.redact_fields(ndjson.read_bytes()))
     (out_dir / "schemathesis.txt").write_text(result.output, "utf-8")
     return result
 

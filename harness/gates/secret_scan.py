@@ -138,6 +138,15 @@ def scan_bytes(data: bytes, path: str, secrets: Mapping[str, str]) -> list[Findi
     ]
 
 
+def redact_fields(data: bytes) -> bytes:
+    """`data` with the value of every JSON field named like a secret replaced by a redaction marker.
+
+    For artifacts that must keep their shape but may carry generated or example credentials
+    (the fuzz stage's request log): what the scan would call a secret field, it no longer sees.
+    """
+    return _JSON_FIELD.sub(lambda m: m.group(0)[: m.start(2) - m.start(0)] + b"REDACTED" + b'"', data)
+
+
 def files_under(root: Path) -> Iterator[Path]:
     """Every regular file under `root`, symlinks neither followed nor read, in a stable order."""
     for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
