@@ -223,11 +223,12 @@ def _operations_from_ndjson(path: Path) -> dict[str, dict[str, Any]]:
 def fuzz_service(target: Target, out_dir: Path, budget_s: float) -> ServiceResult:
     """Run schemathesis against one service; the result names every failing operation."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    secrets = Path(tempfile.mkdtemp(prefix="fuzz-config-"))  # tokens stay out of reports/
+    # Tokens, the raw event log and hypothesis's example database stay out of reports/: the
+    # fuzzer replays string constants it finds in the code (the dev credentials among them).
+    secrets = Path(tempfile.mkdtemp(prefix="fuzz-config-"))
     config = secrets / "schemathesis.toml"
     config.write_text(_config(target), "utf-8")
-    ndjson = out_dir / "events.ndjson"
-    ndjson.unlink(missing_ok=True)
+    ndjson = secrets / "events.ndjson"
     argv = [
         str(ST),
         "--config-file",
@@ -254,20 +255,20 @@ def fuzz_service(target: Target, out_dir: Path, budget_s: float) -> ServiceResul
     started = time.monotonic()
     try:
         proc = subprocess.run(
-            argv, capture_output=True, text=True, env=env, cwd=out_dir, timeout=budget_s + 30, check=False
+            argv, capture_output=True, text=True, env=env, cwd=secrets, timeout=budget_s + 30, check=False
         )
+        operations = _operations_from_ndjson(ndjson)
     finally:
         shutil.rmtree(secrets, ignore_errors=True)
     result = ServiceResult(
         target.name,
-        operations=_operations_from_ndjson(ndjson),
+        operations=operations,
         seconds=time.monotonic() - started,
         exit_code=proc.returncode,
         output=proc.stdout + proc.stderr,
     )
-    if ndjson.exists():  # generated logins carry passwords: keep the log, not the values
-        ndjson.write_bytes(secret_scan.redact_fields(ndjson.read_bytes()))
-    (out_dir / "schemathesis.txt").write_text(result.output, "utf-8")
+    output = secret_scan.redact(result.output.encode(), secret_scan.known_secrets())
+    (out_dir / "schemathesis.txt").write_bytes(output)  # failing cases as curl lines, secrets redacted
     return result
 
 

@@ -147,6 +147,13 @@ def redact_fields(data: bytes) -> bytes:
     return _JSON_FIELD.sub(lambda m: m.group(0)[: m.start(2) - m.start(0)] + b"REDACTED" + b'"', data)
 
 
+def redact(data: bytes, secrets: Mapping[str, str]) -> bytes:
+    """`data` with secret-named fields and every known secret value replaced by a redaction marker."""
+    for value in secrets:
+        data = data.replace(value.encode(), b"REDACTED")
+    return redact_fields(data)
+
+
 def files_under(root: Path) -> Iterator[Path]:
     """Every regular file under `root`, symlinks neither followed nor read, in a stable order."""
     for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
