@@ -256,3 +256,39 @@ def test_compose_backend_controls_containers_and_leaves_nothing_behind():
     label = f"com.docker.compose.project={project}"
     assert client.containers.list(all=True, filters={"label": label}) == []
     assert client.volumes.list(filters={"label": label}) == []
+
+
+def _third_party_imports(packages: tuple[str, ...]) -> set[str]:
+    """Top-level modules the services import that are neither stdlib nor their own packages."""
+    import ast
+    import sys
+
+    own = {"companyos", "conductor", "seam", "faultproxy", "cosclient"}
+    found: set[str] = set()
+    for package in packages:
+        for path in (REPO / package).rglob("*.py"):
+            if "tools" in path.relative_to(REPO / package).parts:
+                continue  # dev tools run from the repo's venv, not in the images
+            for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+                if isinstance(node, ast.Import):
+                    names = [a.name for a in node.names]
+                elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                    names = [node.module]
+                else:
+                    continue
+                found |= {n.split(".")[0] for n in names}
+    return {m for m in found if m not in sys.stdlib_module_names and m not in own and m != "__future__"}
+
+
+def test_every_package_the_services_import_is_in_their_images():
+    """A service module importing a package the images do not install fails here, not at `compose up`."""
+    from importlib.metadata import packages_distributions
+
+    service = _pins(DOCKER / "requirements-service.txt")
+    dists = packages_distributions()
+    missing = {}
+    for module in sorted(_third_party_imports(("companyos", "conductor", "seam", "faultproxy"))):
+        names = {d.lower().replace("_", "-") for d in dists.get(module, [module])}
+        if not names & set(service):
+            missing[module] = sorted(names)
+    assert not missing, f"imported by the services but not in docker/requirements-service.txt: {missing}"
