@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import shutil
@@ -83,6 +84,28 @@ def mark_flaky_in_allure(rerun_results: set[Path], flaky: list[str]) -> None:
         if {"name": "tag", "value": "flaky-on-rerun"} not in labels:
             labels.append({"name": "tag", "value": "flaky-on-rerun"})
         path.write_text(json.dumps(result))
+
+
+def tag_backend(results_dir: Path, backend: str) -> int:
+    """Make the Allure results of a run on another backend distinct tests, labelled by backend.
+
+    Allure identifies a test by its historyId (feature, scenario and example row), so the same
+    scenario run on the process backend, on an external deployment and on containers would show
+    as one test "retried" three times. A `backend` parameter and a historyId that includes it
+    keep them apart. Returns how many results were tagged (already tagged ones are left alone).
+    """
+    tagged = 0
+    for path in results_dir.glob("*-result.json"):
+        result = json.loads(path.read_text())
+        parameters = result.setdefault("parameters", [])
+        if any(p.get("name") == "backend" for p in parameters):
+            continue
+        parameters.append({"name": "backend", "value": backend})
+        key = f"{result.get('historyId', '')}:{backend}".encode()
+        result["historyId"] = hashlib.md5(key, usedforsecurity=False).hexdigest()
+        path.write_text(json.dumps(result))
+        tagged += 1
+    return tagged
 
 
 def behave(args: list[str], json_out: Path, rerun_out: Path, results_dir: Path) -> int:

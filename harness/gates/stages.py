@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness.gates import secret_scan
-from harness.gates.run_suite import export_metrics, generate_report
+from harness.gates.run_suite import export_metrics, generate_report, tag_backend
 
 REPO = Path(__file__).resolve().parents[2]
 PY = str(REPO / ".venv" / "bin" / "python")
@@ -34,6 +34,7 @@ BEHAVE_ARGS: list[str] = []  # extra behave arguments for every behave stage (--
 CI_LOAD_DURATION_S = 20
 # The one report of the run is built at the end from these; behave stages skip their own (E2E_REPORT=0).
 ALLURE_RESULTS = ("allure-results", "external/allure-results", "compose-stage/allure-results")
+OTHER_BACKENDS = (("external/allure-results", "external"), ("compose-stage/allure-results", "compose"))
 NO_STAGE_REPORT = {"E2E_REPORT": "0"}
 _PYTEST_COUNTS = re.compile(r"(\d+) (passed|failed|error|errors)")
 
@@ -348,6 +349,8 @@ def main(argv: list[str] | None = None) -> int:
         stopped = stopped or (result.status == "failed" and not args.keep_going)
     _write_stage_table(results)
     export_metrics()  # reports/metrics.prom (+ Pushgateway if PUSHGATEWAY_URL is set); never fails the run
+    for results_dir, backend in OTHER_BACKENDS:
+        tag_backend(REPORTS / results_dir, backend)  # one scenario on three backends: three tests
     report = generate_report([REPORTS / d for d in ALLURE_RESULTS])
     print("\n" + table(results))
     passed = sum(r.passed for r in results)

@@ -277,3 +277,15 @@ def test_a_broken_metrics_export_does_not_change_the_verdict(fake_run, tmp_path,
     fake_run([scenario(3, "steady", "passed")])
     assert run_suite.main([]) == 0
     assert "metrics: export failed: disk full" in capsys.readouterr().err
+
+
+def test_results_of_another_backend_become_distinct_tests_labelled_by_backend(tmp_path):
+    """Without this, the report counted a scenario run on the process backend, externally and in
+    containers as one test retried three times."""
+    result = {"name": "Evidence reaches MC", "historyId": "abc", "status": "passed", "parameters": []}
+    (tmp_path / "1-result.json").write_text(json.dumps(result))
+    assert run_suite.tag_backend(tmp_path, "external") == 1
+    tagged = json.loads((tmp_path / "1-result.json").read_text())
+    assert tagged["historyId"] != "abc"
+    assert tagged["parameters"] == [{"name": "backend", "value": "external"}]
+    assert run_suite.tag_backend(tmp_path, "external") == 0  # idempotent
