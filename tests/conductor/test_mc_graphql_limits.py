@@ -11,19 +11,7 @@ from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from conductor import graphql_limits
-
-
-def alias_bomb(size: int = 60_000) -> str:
-    """The probe's query: aliased introspections until the document is `size` characters."""
-    parts, total, i = [], 2, 0
-    while True:
-        part = f"a{i}: __schema {{ types {{ name fields {{ name }} }} }} "
-        if total + len(part) > size:
-            break
-        parts.append(part)
-        total += len(part)
-        i += 1
-    return "{" + "".join(parts) + "}"
+from conductor.tools.alias_bomb import alias_bomb  # the probe's own query, so test and probe agree
 
 
 def ask(client: TestClient, token: str, query: str):  # noqa: ANN201 - an httpx.Response
