@@ -9,8 +9,10 @@ or environment are never printed.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
 import os
+import socket
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -21,11 +23,13 @@ from conductor import SERVICE, __version__
 from conductor import mutations as mut
 from conductor.app import create_app
 from conductor.settings import (
+    DEFAULT_ADMIN_PORT,
     DEFAULT_PACK,
     DEFAULT_REVISION,
     DEV_ADMIN_TOKEN,
     DEV_CLIENT_ID,
     DEV_CLIENT_SECRET,
+    INSECURE_DEV_FLAG,
     Settings,
     default_policy_dir,
 )
@@ -56,6 +60,25 @@ def build_parser() -> argparse.ArgumentParser:
     add = p.add_argument
     add("--host", default=_env("MC_HOST", "127.0.0.1"), help="bind address (MC_HOST; default 127.0.0.1)")
     add("--port", type=int, default=int(_env("MC_PORT", "8700") or 8700), help="port (MC_PORT; default 8700)")
+    add(
+        "--admin-host",
+        default=_env("MC_ADMIN_HOST", "127.0.0.1"),
+        help="the admin API's own bind address (MC_ADMIN_HOST; default 127.0.0.1)",
+    )
+    add(
+        "--admin-port",
+        type=int,
+        default=int(_env("MC_ADMIN_PORT", str(DEFAULT_ADMIN_PORT)) or DEFAULT_ADMIN_PORT),
+        help=f"the admin API's own port (MC_ADMIN_PORT; default {DEFAULT_ADMIN_PORT}); "
+        "the public port serves no /admin route",
+    )
+    add(
+        INSECURE_DEV_FLAG,
+        action="store_true",
+        default=_env("MC_INSECURE_DEV_CREDENTIALS", "") in ("1", "true", "yes"),
+        help="accept the public development client secret/admin token on a non-loopback bind "
+        "(MC_INSECURE_DEV_CREDENTIALS=1); without it MC refuses to start there",
+    )
     add(
         "--data-dir",
         type=Path,
@@ -151,6 +174,9 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
     return Settings(
         host=args.host,
         port=args.port,
+        admin_host=args.admin_host,
+        admin_port=args.admin_port,
+        insecure_dev_credentials=args.insecure_dev_credentials,
         data_dir=args.data_dir,
         signing_key_path=Path(args.signing_key) if args.signing_key else None,
         callback_url=args.callback_url,
@@ -175,8 +201,18 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
 def announce(settings: Settings) -> None:
     for note in settings.dev_defaults_in_use():
         log.warning("development default in use: %s", note)
-    if not test_hooks.is_loopback(settings.host):
-        log.warning("binding %s, which is not a loopback address", settings.host)
+    for bind in settings.non_loopback_binds():
+        log.warning("binding the %s listener on %s, which is not a loopback address", *bind.split(" ", 1))
+    if (
+        settings.insecure_dev_credentials
+        and settings.non_loopback_binds()
+        and settings.dev_credentials_in_use()
+    ):
+        log.warning(
+            "INSECURE: the development %s accepted on a non-loopback bind (%s)",
+            " and ".join(settings.dev_credentials_in_use()),
+            INSECURE_DEV_FLAG,
+        )
     if settings.mutations:
         log.warning(
             "SEAM MUTATIONS ACTIVE (test only, MC deliberately breaks the contract): %s",
@@ -184,6 +220,16 @@ def announce(settings: Settings) -> None:
         )
     if settings.test_evidence_delay_ms:
         log.warning("TEST ONLY: evidence requests held in flight for %d ms", settings.test_evidence_delay_ms)
+
+
+async def serve_both(public: uvicorn.Server, admin: uvicorn.Server, sockets: list[socket.socket]) -> None:
+    """Serve the public and the admin listener in one loop; when one stops, stop the other."""
+    tasks = [
+        asyncio.create_task(s.serve(sockets=[sock])) for s, sock in zip((public, admin), sockets, strict=True)
+    ]
+    await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    public.should_exit = admin.should_exit = True
+    await asyncio.gather(*tasks)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -196,17 +242,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(str(exc))
     announce(settings)
     app = create_app(settings)
-    log.info("%s %s listening on http://%s:%d", SERVICE, __version__, settings.host, settings.port)
-    uvicorn.run(
-        app,
-        host=settings.host,
-        port=settings.port,
+    options = dict(
         workers=1,
         log_level="warning",
         access_log=False,
-        lifespan="on",
         **connections.server_options(settings.header_timeout_s),
     )
+    public = uvicorn.Server(
+        uvicorn.Config(app, host=settings.host, port=settings.port, lifespan="on", **options)
+    )
+    admin = uvicorn.Server(
+        uvicorn.Config(
+            app.state.admin_app, host=settings.admin_host, port=settings.admin_port, lifespan="off", **options
+        )
+    )
+    # Bind both ports before serving either: a taken admin port fails the start, not a later call.
+    sockets = [server.config.bind_socket() for server in (public, admin)]
+    log.info("%s %s listening on http://%s:%d", SERVICE, __version__, settings.host, settings.port)
+    log.info("admin API on http://%s:%d (its own listener)", settings.admin_host, sockets[1].getsockname()[1])
+    asyncio.run(serve_both(public, admin, sockets))
     return 0
 
 

@@ -28,7 +28,7 @@ from conductor.db import Database
 from conductor.evidence_store import EvidenceStore
 from conductor.metrics import Metrics
 from conductor.mutations import Mutations
-from conductor.openapi import document
+from conductor.openapi import admin_document, document
 from conductor.receipts import ReceiptDispatcher
 from conductor.settings import Settings
 from seam import bundle, keys, problem
@@ -168,18 +168,6 @@ def create_app(
         *packs.routes(mc.packs, mc.auth, mc.metrics, mc.mutations),
         *evidence_api.routes(mc.evidence, mc.auth, mc.mutations),
         *graphql_api.routes(mc.evidence, mc.auth, mc.mutations, introspection=settings.graphql_introspection),
-        *admin.routes(
-            auth=mc.auth,
-            settings=settings,
-            clients=mc.clients,
-            issuer=mc.issuer,
-            packs=mc.packs,
-            store=mc.store,
-            dispatcher=mc.dispatcher,
-            metrics=mc.metrics,
-            mutations=mc.mutations,
-            attestation_transport=attestation_transport,
-        ),
     ]
     middleware = [Middleware(mut.ProblemAsJsonMiddleware)] if mc.mutations.on(mut.PROBLEM_AS_JSON) else []
     app = Starlette(
@@ -190,4 +178,48 @@ def create_app(
     )
     app.state.conductor = mc
     app.state.openapi = document(routes)
+    app.state.admin_app = create_admin_app(mc, middleware, attestation_transport)
+    return app
+
+
+def create_admin_app(
+    mc: Conductor,
+    middleware: list[Middleware],
+    attestation_transport: httpx.AsyncBaseTransport | None = None,
+) -> Starlette:
+    """The admin API as its own app, for its own listener (loopback by default).
+
+    Why apart: the admin token can publish packs, mint tokens and wipe the store, so the
+    admin API is not on the public port at all; whoever can reach the admin listener's
+    address is the operator (docs/conductor.md "Two listeners"). It shares `mc` with the
+    public app; the public app's lifespan runs the receipt loop for both.
+    """
+    routes = [
+        *admin.routes(
+            auth=mc.auth,
+            settings=mc.settings,
+            clients=mc.clients,
+            issuer=mc.issuer,
+            packs=mc.packs,
+            store=mc.store,
+            dispatcher=mc.dispatcher,
+            metrics=mc.metrics,
+            mutations=mc.mutations,
+            attestation_transport=attestation_transport,
+        ),
+    ]
+
+    async def openapi_json(request: Request) -> Response:
+        return JSONResponse(request.app.state.openapi)
+
+    async def healthz(request: Request) -> Response:
+        return JSONResponse({"status": "ok", "service": SERVICE, "version": __version__})
+
+    routes += [
+        Route("/openapi.json", openapi_json, methods=["GET"]),
+        Route("/healthz", healthz, methods=["GET"]),
+    ]
+    app = Starlette(routes=routes, middleware=middleware, exception_handlers=problem.EXCEPTION_HANDLERS)
+    app.state.conductor = mc
+    app.state.openapi = admin_document(routes)
     return app

@@ -300,7 +300,8 @@ OPS = [
         tags=("ops",),
     ),
 ]
-OPERATIONS = [*TOKENS, *KEYS, *PACKS, *EVIDENCE, *GRAPHQL, *ADMIN, *OPS]
+OPERATIONS = [*TOKENS, *KEYS, *PACKS, *EVIDENCE, *GRAPHQL, *OPS]  # the public listener
+ADMIN_OPERATIONS = [*ADMIN, *(op for op in OPS if op.path in ("/healthz", "/openapi.json"))]  # the admin one
 SECURITY_SCHEMES: dict[str, Any] = {
     "bearer": {
         "type": "http",
@@ -321,5 +322,18 @@ def document(routes: Iterable[BaseRoute] | None = None) -> dict[str, Any]:
         version=__version__,
         description=f"{SERVICE}: tokens, signed policy packs, evidence and receipts (docs/seam.md).",
         operations=OPERATIONS,
-        security_schemes=SECURITY_SCHEMES,
+        security_schemes={"bearer": SECURITY_SCHEMES["bearer"]},
+    )
+
+
+def admin_document(routes: Iterable[BaseRoute] | None = None) -> dict[str, Any]:
+    """The admin listener's own OpenAPI 3.1 document (the public one does not list /admin)."""
+    if routes is not None:
+        openapi.check_routes(routes, ADMIN_OPERATIONS)
+    return openapi.document(
+        title="Maestro Conductor admin API",
+        version=__version__,
+        description=f"{SERVICE}: the operator's API, on its own listener (docs/conductor.md).",
+        operations=ADMIN_OPERATIONS,
+        security_schemes={"admin": SECURITY_SCHEMES["admin"]},
     )

@@ -95,7 +95,7 @@ def pack_files(frozen: list[str]) -> dict[str, str]:
     return files
 
 
-def measure_reload(mc_url: str, cos_url: str, tries: int, poll_interval: float) -> list[float]:
+def measure_reload(admin_url: str, cos_url: str, tries: int, poll_interval: float) -> list[float]:
     """Each publish happens at a random phase of COS's poll cycle (publishing right after the last
     reload was seen would always wait one full interval and overstate the typical delay)."""
     samples = []
@@ -105,7 +105,7 @@ def measure_reload(mc_url: str, cos_url: str, tries: int, poll_interval: float) 
             time.sleep(rng.uniform(0, poll_interval))
             files = pack_files(["deploy"] if i % 2 else ["read"])
             r = http.post(
-                f"{mc_url}/admin/packs/{PACK}/revisions",
+                f"{admin_url}/admin/packs/{PACK}/revisions",
                 headers=ADMIN,
                 json={"revision": f"m{i}-{uuid.uuid4().hex[:6]}", "files": files},
             )
@@ -122,7 +122,9 @@ def measure_reload(mc_url: str, cos_url: str, tries: int, poll_interval: float) 
     return samples
 
 
-def measure_evidence(mc_url: str, cos_url: str, tries: int) -> tuple[list[float], list[float], list[float]]:
+def measure_evidence(
+    admin_url: str, cos_url: str, tries: int
+) -> tuple[list[float], list[float], list[float]]:
     observed, stamped, acked = [], [], []
     with httpx.Client(timeout=10) as http:
         login = http.post(f"{cos_url}/v1/login", json={"username": "qa", "password": "qa-dev-password"})
@@ -140,7 +142,7 @@ def measure_evidence(mc_url: str, cos_url: str, tries: int) -> tuple[list[float]
             assert r.status_code == 202, r.text
 
             def stored(key: str = key) -> dict | None:
-                items = http.get(f"{mc_url}/admin/evidence", headers=ADMIN).json()["items"]
+                items = http.get(f"{admin_url}/admin/evidence", headers=ADMIN).json()["items"]
                 return next((i for i in items if i["idempotency_key"] == key), None)
 
             record = wait_for("MC to store the evidence", stored, 30, 0.002)
@@ -156,7 +158,7 @@ def measure_evidence(mc_url: str, cos_url: str, tries: int) -> tuple[list[float]
                 0.002,
             )
             acked.append(time.perf_counter() - accepted_perf)
-            http.post(f"{mc_url}/admin/reset", headers=ADMIN)  # keep MC's ledger listing small
+            http.post(f"{admin_url}/admin/reset", headers=ADMIN)  # keep MC's ledger listing small
     return observed, stamped, acked
 
 
@@ -170,8 +172,9 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="measure-seam-") as tmp:
         root = Path(tmp)
-        mc_port, cos_port = free_port(), free_port()
+        mc_port, admin_port, cos_port = free_port(), free_port(), free_port()
         mc_url, cos_url = f"http://127.0.0.1:{mc_port}", f"http://127.0.0.1:{cos_port}"
+        admin_url = f"http://127.0.0.1:{admin_port}"  # MC's admin API has its own listener
         procs: list[subprocess.Popen] = []
         try:
             procs.append(
@@ -179,6 +182,8 @@ def main(argv: list[str] | None = None) -> int:
                     "conductor",
                     mc_port,
                     [
+                        "--admin-port",
+                        str(admin_port),
                         "--data-dir",
                         str(root / "mc"),
                         "--callback-url",
@@ -196,8 +201,8 @@ def main(argv: list[str] | None = None) -> int:
                 30,
                 0.05,
             )
-            reload = measure_reload(mc_url, cos_url, args.tries, args.poll_interval)
-            observed, stamped, acked = measure_evidence(mc_url, cos_url, args.tries)
+            reload = measure_reload(admin_url, cos_url, args.tries, args.poll_interval)
+            observed, stamped, acked = measure_evidence(admin_url, cos_url, args.tries)
         finally:
             for proc in reversed(procs):
                 if proc.poll() is None:

@@ -83,7 +83,17 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as data_dir:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("MC_", "SEAM_"))}
         proc = subprocess.Popen(
-            [sys.executable, "-m", "conductor", "--port", str(port), "--data-dir", data_dir],
+            [
+                sys.executable,
+                "-m",
+                "conductor",
+                "--port",
+                str(port),
+                "--admin-port",
+                "0",
+                "--data-dir",
+                data_dir,
+            ],
             cwd=REPO,
             env=env,
             stdout=subprocess.DEVNULL,

@@ -189,7 +189,7 @@ def _log_name(name: str, mutations: str) -> str:
 
 @contextmanager
 def running(root: Path, mutations: str) -> Iterator[Running]:
-    port, mc_port, integrated_port = free_port(), free_port(), free_port()
+    port, mc_port, integrated_port, mc_admin_port = free_port(), free_port(), free_port(), free_port()
     base_url = f"http://{LOOPBACK}:{port}"
     mc_url, integrated_url = f"http://{LOOPBACK}:{mc_port}", f"http://{LOOPBACK}:{integrated_port}"
     password = secrets.token_urlsafe(18)
@@ -205,7 +205,8 @@ def running(root: Path, mutations: str) -> Iterator[Running]:
     admin_token, client_secret = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
     env = {"SEAM_MUTATIONS": mutations}
     mc_argv = python_module(
-        "conductor", "--host", LOOPBACK, "--port", str(mc_port), "--data-dir", str(root / "mc"),
+        "conductor", "--host", LOOPBACK, "--port", str(mc_port), "--admin-port", str(mc_admin_port),
+        "--data-dir", str(root / "mc"),
         "--signing-key", str(key_file),
     )  # fmt: skip
     integrated_argv = _cos_argv(
@@ -233,7 +234,9 @@ def running(root: Path, mutations: str) -> Iterator[Running]:
             untrusted,
             integrated=httpx.Client(base_url=integrated_url, timeout=10.0),
             mc_admin=httpx.Client(
-                base_url=mc_url, timeout=10.0, headers={"Authorization": f"Bearer {admin_token}"}
+                base_url=f"http://{LOOPBACK}:{mc_admin_port}",  # MC's admin listener
+                timeout=10.0,
+                headers={"Authorization": f"Bearer {admin_token}"},
             ),
         )
         routes = {MC_PACK_ENFORCED: integrated_url}

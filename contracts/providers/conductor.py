@@ -37,9 +37,14 @@ POLICY_DIR = REPO / "policy" / "policy-pack-v0"
 
 
 class ConductorStates:
-    def __init__(self, base_url: str, admin_token: str, client_secret: str, signing_key) -> None:
+    def __init__(
+        self, base_url: str, admin_url: str, admin_token: str, client_secret: str, signing_key
+    ) -> None:
         self._http = httpx.Client(base_url=base_url, timeout=10.0)
-        self._admin = {"Authorization": f"Bearer {admin_token}"}
+        # State setup goes through MC's admin listener (its own port); the pact is about the public one.
+        self._admin_http = httpx.Client(
+            base_url=admin_url, timeout=10.0, headers={"Authorization": f"Bearer {admin_token}"}
+        )
         self._secret = client_secret
         self._key = signing_key
         self._held: list[threading.Thread] = []
@@ -62,13 +67,12 @@ class ConductorStates:
         for thread in self._held:
             thread.join(timeout=5)
         self._http.close()
+        self._admin_http.close()
 
     # -- helpers ----------------------------------------------------------------------------
     def _mint(self, scopes: list[str], lifetime_s: int) -> str:
-        r = self._http.post(
-            "/admin/tokens",
-            json={"client_id": CLIENT_ID, "scopes": scopes, "lifetime_s": lifetime_s},
-            headers=self._admin,
+        r = self._admin_http.post(
+            "/admin/tokens", json={"client_id": CLIENT_ID, "scopes": scopes, "lifetime_s": lifetime_s}
         )
         r.raise_for_status()
         body = r.json()
@@ -113,10 +117,9 @@ class ConductorStates:
         return self._published[key]
 
     def _publish_revision(self, params: dict[str, Any]) -> dict[str, Any]:
-        r = self._http.post(
+        r = self._admin_http.post(
             f"/admin/packs/{params['pack']}/revisions",
             json={"revision": params["revision"], "files": bundle.read_dir(POLICY_DIR), "signing": "valid"},
-            headers=self._admin,
         )
         r.raise_for_status()
         hex_digest = r.json()["digest"]
@@ -195,8 +198,8 @@ class ConductorStates:
 
 @contextmanager
 def running(root: Path, mutations: str) -> Iterator[Running]:
-    port = free_port()
-    base_url = f"http://{LOOPBACK}:{port}"
+    port, admin_port = free_port(), free_port()
+    base_url, admin_url = f"http://{LOOPBACK}:{port}", f"http://{LOOPBACK}:{admin_port}"
     admin_token, client_secret = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
     signing_key = keys.generate()
     key_file = root / "mc-signing-key.pem"
@@ -207,6 +210,8 @@ def running(root: Path, mutations: str) -> Iterator[Running]:
         LOOPBACK,
         "--port",
         str(port),
+        "--admin-port",
+        str(admin_port),
         "--data-dir",
         str(root / "mc"),
         "--test-evidence-delay-ms",
@@ -217,7 +222,7 @@ def running(root: Path, mutations: str) -> Iterator[Running]:
     )
     env = {"MC_ADMIN_TOKEN": admin_token, "MC_CLIENT_SECRET": client_secret, "SEAM_MUTATIONS": mutations}
     proc = launch(MC, argv, env, f"{base_url}/readyz", f"{MC}{'-' + mutations if mutations else ''}")
-    states = ConductorStates(base_url, admin_token, client_secret, signing_key)
+    states = ConductorStates(base_url, admin_url, admin_token, client_secret, signing_key)
     try:
         yield Running(MC, base_url, states.registry(), proc)
     finally:

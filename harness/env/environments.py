@@ -29,7 +29,8 @@ class Credentials:
 @dataclass(frozen=True)
 class Endpoints:
     cos_url: str
-    mc_url: str | None = None  # direct, for the suite's own admin calls
+    mc_url: str | None = None  # MC's public listener, direct (not through the fault proxy)
+    mc_admin_url: str | None = None  # MC's admin listener (its own port), for the suite's admin calls
     toxiproxy_url: str | None = None
     mc_proxy_name: str | None = None  # the proxy COS uses to reach MC
 

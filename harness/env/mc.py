@@ -3,6 +3,8 @@
 Used to set scenes (publish a revision, mint an expired token) and to read
 the ledger of what MC stored. It talks to MC directly, never through the
 fault proxy, so a fault injected between COS and MC does not blind the suite.
+Admin calls go to MC's admin listener (`Endpoints.mc_admin_url`, its own port);
+the public port serves no /admin route.
 """
 
 from __future__ import annotations
@@ -42,10 +44,16 @@ class Conductor:
         self.env = env
         hooks = recorder.event_hooks() if recorder else {}
         self.http = httpx.Client(base_url=env.endpoints.mc_url, timeout=10, event_hooks=hooks)
-        self._admin = {"Authorization": f"Bearer {env.credentials.mc_admin_token}"}
+        self.admin = httpx.Client(
+            base_url=env.endpoints.mc_admin_url or env.endpoints.mc_url,
+            timeout=10,
+            event_hooks=hooks,
+            headers={"Authorization": f"Bearer {env.credentials.mc_admin_token}"},
+        )
 
     def close(self) -> None:
         self.http.close()
+        self.admin.close()
 
     # --- credentials ---------------------------------------------------------
     def token(self, scopes: list[str] | None = None, secret: str | None = None) -> Reply:
@@ -66,9 +74,8 @@ class Conductor:
         return reply.body["access_token"]
 
     def minted_token(self, scopes: list[str], lifetime_s: int) -> str:
-        resp = self.http.post(
+        resp = self.admin.post(
             "/admin/tokens",
-            headers=self._admin,
             json={"client_id": self.env.credentials.mc_client_id, "scopes": scopes, "lifetime_s": lifetime_s},
         )
         resp.raise_for_status()
@@ -86,9 +93,8 @@ class Conductor:
     def publish_revision(
         self, pack: str, revision: str, files: dict[str, str], signing: str = "valid"
     ) -> dict:
-        resp = self.http.post(
+        resp = self.admin.post(
             f"/admin/packs/{pack}/revisions",
-            headers=self._admin,
             json={"revision": revision, "files": files, "signing": signing},
         )
         if resp.status_code != 201:
@@ -97,7 +103,7 @@ class Conductor:
 
     # --- evidence ------------------------------------------------------------
     def ledger(self) -> dict[str, Any]:
-        resp = self.http.get("/admin/evidence", headers=self._admin)
+        resp = self.admin.get("/admin/evidence")
         resp.raise_for_status()
         return resp.json()
 

@@ -106,15 +106,32 @@ def _check_mc(env: Environment, userdata: dict[str, str], report: Preflight, wai
             "no MC admin token: the integrated scenarios publish packs and read MC's ledger through the "
             "admin API, and the suite sets MC's receipt callback with it. Pass -D mc_admin_token=…"
         )
+    admin_url = env.endpoints.mc_admin_url
+    if not admin_url:
+        raise PreflightError(
+            "no MC admin URL: MC serves its admin API on its own listener (--admin-port, default "
+            "127.0.0.1:8790), not on the public port. Pass -D mc_admin_url=… where the suite reaches it."
+        )
     callback = userdata.get("cos_callback_url") or f"{cos}{RECEIPT_PATH}"
     base_url = callback.removesuffix(RECEIPT_PATH)
     admin = {"Authorization": f"Bearer {c.mc_admin_token}"}
-    put = httpx.put(
-        f"{mc}/admin/clients/{c.mc_client_id}/callback",
-        json={"url": callback, "base_url": base_url},
-        headers=admin,
-        timeout=5,
-    )
+    try:
+        put = httpx.put(
+            f"{admin_url}/admin/clients/{c.mc_client_id}/callback",
+            json={"url": callback, "base_url": base_url},
+            headers=admin,
+            timeout=5,
+        )
+    except httpx.TransportError as exc:
+        raise PreflightError(
+            f"no MC admin API at {admin_url}: {type(exc).__name__}. MC serves it on its own listener "
+            "(--admin-port, default 127.0.0.1:8790); pass -D mc_admin_url=… where the suite reaches it."
+        ) from None
+    if put.status_code == 404:
+        raise PreflightError(
+            f"{admin_url} has no MC admin API (404): is it MC's public port? Pass -D mc_admin_url=… with "
+            "MC's admin listener (--admin-port, default 8790)."
+        )
     if put.status_code != 200:
         raise PreflightError(
             f"MC refused to set the receipt callback of {c.mc_client_id!r}: "
@@ -122,8 +139,8 @@ def _check_mc(env: Environment, userdata: dict[str, str], report: Preflight, wai
             "Pass the right -D mc_admin_token=…, or start MC with "
             f"--callback-url {callback} and give the suite an admin token for the ledger."
         )
-    report.ok(f"MC delivers {c.mc_client_id!r} receipts to {callback}")
-    reach = httpx.get(f"{mc}/admin/clients/{c.mc_client_id}/attestation", headers=admin, timeout=10)
+    report.ok(f"MC's admin API at {admin_url}; it delivers {c.mc_client_id!r} receipts to {callback}")
+    reach = httpx.get(f"{admin_url}/admin/clients/{c.mc_client_id}/attestation", headers=admin, timeout=10)
     if reach.status_code != 200:
         raise PreflightError(
             f"MC cannot reach COS at {base_url}: {reach.status_code} {_reason(reach)}. Receipts would never "

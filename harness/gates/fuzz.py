@@ -317,17 +317,18 @@ def _cos_token(cos_url: str) -> str:
     return answer.json()["access_token"]
 
 
-def start_services(services: Services) -> tuple[Target, Target]:
-    """MC, then a COS integrated with it (receipts back to COS), both on loopback."""
+def start_services(services: Services) -> tuple[Target, Target, Target]:
+    """MC (public and admin listener), then a COS integrated with it (receipts back to COS), on loopback."""
     from conductor.settings import DEV_ADMIN_TOKEN, DEV_CLIENT_ID, DEV_CLIENT_SECRET
 
-    mc_port, cos_port = free_port(), free_port()
+    mc_port, cos_port, admin_port = free_port(), free_port(), free_port()
     mc_url, cos_url = f"http://{LOOPBACK}:{mc_port}", f"http://{LOOPBACK}:{cos_port}"
     services.start(
         "mc",
         python_module(
             "conductor",
             *("--host", LOOPBACK, "--port", str(mc_port), "--data-dir", str(services.root / "mc")),
+            *("--admin-port", str(admin_port)),
             *("--callback-url", f"{cos_url}/v1/callbacks/evidence-receipts"),
             "--allow-test-hooks",  # a seeded defect (SEAM_MUTATIONS) must reach the service
         ),
@@ -350,17 +351,19 @@ def start_services(services: Services) -> tuple[Target, Target]:
     mc = Target(
         "maestro-conductor",
         mc_url,
-        {"bearer": _mc_token(mc_url), "admin": DEV_ADMIN_TOKEN},
+        {"bearer": _mc_token(mc_url)},
         # The token endpoint is public, its client authenticates in the request: HTTP Basic.
         headers_by_operation={"issue_token": {"Authorization": f"Basic {client}"}},
     )
+    # MC's admin API is its own listener with its own document (docs/conductor.md "Two listeners").
+    admin = Target("maestro-conductor-admin", f"http://{LOOPBACK}:{admin_port}", {"admin": DEV_ADMIN_TOKEN})
     cos = Target(
         "companyos",
         cos_url,
         {"bearer": _cos_token(cos_url)},
         env={MC_KEY_ENV: str(services.root / "mc" / "signing-key.pem")},
     )
-    return mc, cos
+    return mc, admin, cos
 
 
 # -- the report ------------------------------------------------------------------------------
@@ -415,13 +418,12 @@ def fuzz_stage(out_dir: Path = REPORT_DIR) -> tuple[int, int, str]:
     with tempfile.TemporaryDirectory(prefix="fuzz-") as tmp:
         services = Services(Path(tmp), out_dir)
         try:
-            mc, cos = start_services(services)
-            # Both at once (one schemathesis process each), leaving room to stop and report.
+            mc, admin, cos = start_services(services)
+            # All at once (one schemathesis process each), leaving room to stop and report.
             left = BUDGET_S - (time.monotonic() - started) - SLACK_S
-            with ThreadPoolExecutor(2) as pool:
-                runs = [
-                    pool.submit(fuzz_service, t, out_dir / d, left) for t, d in ((mc, "mc"), (cos, "cos"))
-                ]
+            targets = ((mc, "mc"), (admin, "mc-admin"), (cos, "cos"))
+            with ThreadPoolExecutor(len(targets)) as pool:
+                runs = [pool.submit(fuzz_service, t, out_dir / d, left) for t, d in targets]
                 results = [run.result() for run in runs]
         finally:
             services.stop()

@@ -118,6 +118,7 @@ class Proc:
     data_dir: Path
     popen: subprocess.Popen
     log_path: Path
+    admin_url: str | None = None  # MC only: the admin API's own listener
 
     def alive(self) -> bool:
         return self.popen.poll() is None
@@ -180,9 +181,15 @@ def start_proc(
 def start_mc(
     data_dir: Path, port: int | None = None, *, callback_url: str | None = None, extra: list[str] = ()
 ) -> Proc:
-    port = port or free_port()
-    args = [*(["--callback-url", callback_url] if callback_url else []), *extra]
+    port, admin_port = port or free_port(), free_port()
+    args = [
+        *(["--callback-url", callback_url] if callback_url else []),
+        "--admin-port",
+        str(admin_port),
+        *extra,
+    ]
     proc = start_proc("mc", "conductor", port, data_dir, args)
+    proc.admin_url = f"http://127.0.0.1:{admin_port}"
     proc.wait_ready()
     return proc
 
@@ -209,19 +216,24 @@ def start_cos_proc(
 
 @dataclass
 class MC:
-    """Admin view of a running MC."""
+    """Admin view of a running MC (admin calls go to its admin listener)."""
 
     url: str
     proc: Proc | None = None
     http: httpx.Client = field(default_factory=lambda: httpx.Client(timeout=10))
 
+    @property
+    def admin_url(self) -> str:
+        assert self.proc is not None and self.proc.admin_url, "an MC started by start_mc"
+        return self.proc.admin_url
+
     def reset(self) -> None:
-        r = self.http.post(f"{self.url}/admin/reset", headers=ADMIN)
+        r = self.http.post(f"{self.admin_url}/admin/reset", headers=ADMIN)
         assert r.status_code == 200, r.text
 
     def set_callback(self, cos_url: str) -> None:
         r = self.http.put(
-            f"{self.url}/admin/clients/companyos/callback",
+            f"{self.admin_url}/admin/clients/companyos/callback",
             headers=ADMIN,
             json={"url": cos_url + RECEIPT_PATH},
         )
@@ -229,7 +241,7 @@ class MC:
 
     def publish(self, revision: str, files: dict[str, str], signing: str = "valid") -> dict[str, Any]:
         r = self.http.post(
-            f"{self.url}/admin/packs/{PACK}/revisions",
+            f"{self.admin_url}/admin/packs/{PACK}/revisions",
             headers=ADMIN,
             json={"revision": revision, "files": files, "signing": signing},
         )
@@ -237,7 +249,7 @@ class MC:
         return r.json()
 
     def evidence(self) -> dict[str, Any]:
-        r = self.http.get(f"{self.url}/admin/evidence", headers=ADMIN)
+        r = self.http.get(f"{self.admin_url}/admin/evidence", headers=ADMIN)
         assert r.status_code == 200, r.text
         return r.json()
 

@@ -43,7 +43,7 @@ def test_a_changed_mc_key_is_reported_degraded_with_the_reason(start_cos, tmp_pa
     new_key.write_bytes(keys.private_pem(keys.generate()))
     second = start_mc(tmp_path / "mc-b", port, extra=["--signing-key", str(new_key)])
     try:
-        MC(url=second.url).publish("after-rotation", rego_with_frozen(["deploy"]))
+        MC(url=second.url, proc=second).publish("after-rotation", rego_with_frozen(["deploy"]))
         body = wait_for(
             "COS to report the key change",
             lambda: (h := health(cos.url))["status"] == "degraded" and h.get("trust") and h,

@@ -43,7 +43,7 @@ def test_kill9_mid_drain_loses_nothing_and_duplicates_nothing(tmp_path) -> None:
 
         stored_at_kill = wait_for(
             "MC to store some of the evidence",
-            lambda: (n := admin.get(f"{mc.url}/admin/evidence").json()["total"]) > 0 and n,
+            lambda: (n := admin.get(f"{mc.admin_url}/admin/evidence").json()["total"]) > 0 and n,
             timeout_s=10,
             interval_s=0.01,
         )
@@ -57,7 +57,7 @@ def test_kill9_mid_drain_loses_nothing_and_duplicates_nothing(tmp_path) -> None:
             timeout_s=30,
             interval_s=0.1,
         )
-        ledger = admin.get(f"{mc.url}/admin/evidence").json()
+        ledger = admin.get(f"{mc.admin_url}/admin/evidence").json()
         assert set(ledger["by_key"]) == accepted, "MC's keys differ from what COS accepted"
         assert ledger["distinct_keys"] == len(accepted) == N
         assert ledger["total"] == N, f"duplicates at MC: {[k for k, n in ledger['by_key'].items() if n > 1]}"

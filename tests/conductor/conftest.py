@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from mc_helpers import BASE, Received, Receiver, content_digest, get_token
+from mc_helpers import BASE, BothListeners, Received, Receiver, content_digest, get_token
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
@@ -20,10 +20,11 @@ from conductor.settings import Settings
 
 @pytest.fixture
 def make_app(tmp_path: Path) -> Callable[..., Starlette]:
-    """Build an MC on a per-test data dir; keyword arguments override Settings fields."""
+    """Build an MC on a per-test data dir (both listeners in one app); keyword arguments override
+    Settings fields."""
 
     def make(data_dir: Path | None = None, **overrides: Any) -> Starlette:
-        return create_app(Settings(data_dir=data_dir or tmp_path / "mc", **overrides))
+        return BothListeners(create_app(Settings(data_dir=data_dir or tmp_path / "mc", **overrides)))
 
     return make
 

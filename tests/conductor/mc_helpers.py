@@ -28,6 +28,21 @@ CREDENTIALS = {
 }
 
 
+class BothListeners:
+    """MC's two listeners as one in-process ASGI app, for TestClient: `/admin/*` goes to the admin
+    app, everything else (and the lifespan) to the public one — what two real ports do. The public
+    app alone serves no /admin route (tests/conductor/test_mc_admin_listener.py)."""
+
+    def __init__(self, public: Starlette) -> None:
+        self.public = public
+        self.admin = public.state.admin_app
+        self.state = public.state
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        admin = scope["type"] == "http" and scope["path"].startswith("/admin/")
+        await (self.admin if admin else self.public)(scope, receive, send)
+
+
 def b64_sha256(data: bytes) -> str:
     return base64.b64encode(hashlib.sha256(data).digest()).decode("ascii")
 

@@ -129,10 +129,14 @@ def test_two_apps_in_one_process_have_separate_metrics(make_app: AppFactory, tmp
         assert 'mc_tokens_issued_total{via="client_credentials"}' not in b.get("/metrics").text
 
 
-def test_openapi_lists_every_route(client: TestClient) -> None:
-    doc = client.get("/openapi.json").json()
+@pytest.mark.parametrize("listener", ["public", "admin"])
+def test_openapi_lists_every_route(client: TestClient, listener: str) -> None:
+    """Each listener serves its own document, listing exactly its routes."""
+    app = client.app.public if listener == "public" else client.app.admin  # type: ignore[attr-defined]
+    with TestClient(app, base_url=BASE) as own:
+        doc = own.get("/openapi.json").json()
     assert doc["openapi"].startswith("3.")
-    routes = [r for r in client.app.routes if isinstance(r, Route)]  # type: ignore[attr-defined]
+    routes = [r for r in app.routes if isinstance(r, Route)]
     assert {r.path for r in routes} == set(doc["paths"])
     for route in routes:
         assert route.path in doc["paths"], route.path

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from mc_helpers import ADMIN, BASE, evidence_doc, get_token, post_evidence
+from mc_helpers import ADMIN, BASE, BothListeners, evidence_doc, get_token, post_evidence
 from starlette.testclient import TestClient
 
 from conductor.app import create_app
@@ -22,7 +22,7 @@ def big_doc(release: str) -> dict:
 
 
 def test_a_full_volume_answers_507_is_not_ready_releases_the_key_and_recovers(tiny_volume: Path) -> None:
-    app = create_app(Settings(data_dir=tiny_volume / "mc"))
+    app = BothListeners(create_app(Settings(data_dir=tiny_volume / "mc")))
     with TestClient(app, base_url=BASE) as client:
         token = get_token(client)
         assert post_evidence(client, token, "before", evidence_doc("small")).status_code == 201
@@ -53,7 +53,7 @@ def test_a_full_volume_answers_507_is_not_ready_releases_the_key_and_recovers(ti
 
 
 def test_graphql_publish_on_a_full_volume_is_507_too(tiny_volume: Path) -> None:
-    app = create_app(Settings(data_dir=tiny_volume / "mc"))
+    app = BothListeners(create_app(Settings(data_dir=tiny_volume / "mc")))
     with TestClient(app, base_url=BASE) as client:
         token = get_token(client)
         fill(tiny_volume, leave_bytes=24 * 1024)

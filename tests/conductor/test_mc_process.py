@@ -15,7 +15,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from mc_helpers import CREDENTIALS, Receiver, content_digest, evidence_doc
+from mc_helpers import ADMIN, CREDENTIALS, Receiver, content_digest, evidence_doc
 
 REPO = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
@@ -27,13 +27,25 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+ADMIN_PORTS: dict[int, int] = {}
+
+
+def admin_url(public: str) -> str:
+    return f"http://127.0.0.1:{ADMIN_PORTS[int(public.rsplit(':', 1)[1])]}"
+
+
 @contextmanager
 def conductor(data_dir: Path, log: Path, *args: str) -> Iterator[str]:
-    port = free_port()
+    """A real MC on free ports; yields the public URL (the admin URL is `admin_url(public)`)."""
+    port, admin_port = free_port(), free_port()
+    ADMIN_PORTS[port] = admin_port
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MC_", "SEAM_"))}
     with log.open("ab") as err:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "conductor", "--port", str(port), "--data-dir", str(data_dir), *args],
+            [
+                *(sys.executable, "-m", "conductor", "--port", str(port), "--admin-port", str(admin_port)),
+                *("--data-dir", str(data_dir), *args),
+            ],
             cwd=REPO,
             env=env,
             stdout=err,
@@ -97,7 +109,8 @@ def test_process_restart_keeps_evidence_and_replays(tmp_path: Path, receiver: Re
         assert replay.status_code == 201
         assert replay.headers["idempotent-replayed"] == "true"
         assert replay.json() == first.json()
-        ledger = c.get("/admin/evidence", headers={"Authorization": "Bearer mc-admin-dev"}).json()
+        assert c.get("/admin/evidence", headers=ADMIN).status_code == 404  # not on the public port
+        ledger = httpx.get(f"{admin_url(base)}/admin/evidence", headers=ADMIN, timeout=5).json()
         assert ledger["by_key"] == {"proc-1": 1}
         assert ledger["items"][0]["receipt"]["state"] == "delivered"
     assert receiver.requests.empty()  # the replay after restart sent no second receipt
@@ -116,3 +129,57 @@ def test_process_announces_mutations_and_rejects_unknown(tmp_path: Path) -> None
         timeout=30,
     )
     assert bad.returncode == 2 and "unknown MC seam mutation" in bad.stderr
+
+
+def test_admin_api_is_on_its_own_loopback_listener(tmp_path: Path) -> None:
+    """Issue 13: the admin API is not on the public port; its own listener answers it."""
+    with conductor(tmp_path / "d", tmp_path / "mc.log") as base:
+        public = httpx.get(f"{base}/admin/evidence", headers=ADMIN, timeout=5)
+        assert public.status_code == 404 and public.headers["content-type"] == "application/problem+json"
+        assert "/admin/reset" not in httpx.get(f"{base}/openapi.json", timeout=5).json()["paths"]
+        admin = admin_url(base)
+        assert httpx.get(f"{admin}/admin/evidence", headers=ADMIN, timeout=5).json()["total"] == 0
+        assert httpx.get(f"{admin}/admin/evidence", timeout=5).status_code == 401  # still needs the token
+        assert "/admin/reset" in httpx.get(f"{admin}/openapi.json", timeout=5).json()["paths"]
+        assert httpx.get(f"{admin}/v1/keys", timeout=5).status_code == 404  # and serves nothing public
+    assert "admin API on http://127.0.0.1:" in (tmp_path / "mc.log").read_text()
+
+
+@pytest.mark.parametrize(
+    ("flags", "exposed"),
+    [
+        (["--host", "0.0.0.0"], "public 0.0.0.0"),  # noqa: S104 - the bind being refused
+        (["--admin-host", "0.0.0.0"], "admin 0.0.0.0"),  # noqa: S104
+    ],
+)
+def test_dev_credentials_are_refused_on_a_non_loopback_bind(
+    tmp_path: Path, flags: list[str], exposed: str
+) -> None:
+    """Issue 13: the public dev secret/admin token never serve beyond loopback by accident."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MC_", "SEAM_"))}
+    argv = [sys.executable, "-m", "conductor", "--data-dir", str(tmp_path / "d"), "--port", "0", *flags]
+    refused = subprocess.run(argv, cwd=REPO, env=env, capture_output=True, text=True, timeout=30)
+    assert refused.returncode == 2, refused.stderr
+    assert (
+        f"refusing to serve the development client secret and admin token on the non-loopback bind {exposed}"
+        in (refused.stderr)
+    )
+    assert "--insecure-dev-credentials" in refused.stderr
+    assert "mc-admin-dev" not in refused.stderr and "companyos-dev-secret" not in refused.stderr
+
+
+def test_real_credentials_or_the_insecure_flag_allow_a_non_loopback_bind() -> None:
+    """The refusal is about the dev credentials, not the bind: both ways out are accepted."""
+    from conductor.__main__ import build_parser, settings_from_args
+
+    wide = ["--host", "0.0.0.0", "--admin-host", "0.0.0.0"]  # noqa: S104 - parsed, never bound
+    real = settings_from_args(
+        build_parser().parse_args([*wide, "--client-secret", "s3", "--admin-token", "a7"])
+    )
+    assert (
+        real.non_loopback_binds() == ["public 0.0.0.0", "admin 0.0.0.0"] and not real.dev_credentials_in_use()
+    )
+    insecure = settings_from_args(build_parser().parse_args([*wide, "--insecure-dev-credentials"]))
+    assert insecure.dev_credentials_in_use() == ["client secret", "admin token"]
+    with pytest.raises(ValueError, match="development admin token"):  # one dev credential left: refused
+        settings_from_args(build_parser().parse_args([*wide, "--client-secret", "s3"]))

@@ -10,7 +10,7 @@ import json
 import sqlite3
 from pathlib import Path
 
-from mc_helpers import ADMIN, BASE, bearer, evidence_doc, get_token, post_evidence
+from mc_helpers import ADMIN, BASE, BothListeners, bearer, evidence_doc, get_token, post_evidence
 from starlette.testclient import TestClient
 
 from conductor.app import create_app
@@ -81,7 +81,7 @@ def test_a_database_from_before_the_fix_is_migrated(tmp_path: Path) -> None:
     data_dir = tmp_path / "mc"
     data_dir.mkdir()
     doc = evidence_doc("old")
-    with TestClient(create_app(Settings(data_dir=data_dir)), base_url=BASE) as c:
+    with TestClient(BothListeners(create_app(Settings(data_dir=data_dir))), base_url=BASE) as c:
         first = post_evidence(c, get_token(c), "old-key", doc)
         assert first.status_code == 201
     conn = sqlite3.connect(data_dir / "conductor.db")
@@ -97,7 +97,7 @@ def test_a_database_from_before_the_fix_is_migrated(tmp_path: Path) -> None:
     )
     conn.commit()
     conn.close()
-    with TestClient(create_app(Settings(data_dir=data_dir)), base_url=BASE) as c:
+    with TestClient(BothListeners(create_app(Settings(data_dir=data_dir))), base_url=BASE) as c:
         replay = post_evidence(c, get_token(c), "old-key", doc)
         assert replay.headers.get("idempotent-replayed") == "true", replay.text
         assert replay.json()["evidence_id"] == first.json()["evidence_id"]

@@ -11,7 +11,7 @@ from seam import keys
 
 
 def _registries():
-    mc = ConductorStates("http://127.0.0.1:9", "admin", "secret", keys.generate())
+    mc = ConductorStates("http://127.0.0.1:9", "http://127.0.0.1:9", "admin", "secret", keys.generate())
     cos = CompanyOSStates("http://127.0.0.1:9", {}, keys.generate(), keys.generate())
     try:
         yield {MC: set(mc.registry().states), COS: set(cos.registry().states)}

@@ -194,7 +194,9 @@ def test_startup_warnings_name_the_dev_defaults_without_their_values(tmp_path) -
     mc = ManagedProcess(
         "mc",
         python_module(
-            "conductor", "--host", LOOPBACK, "--port", str(mc_port), "--data-dir", str(tmp_path / "mc")
+            "conductor",
+            *("--host", LOOPBACK, "--port", str(mc_port), "--admin-port", "0"),
+            *("--data-dir", str(tmp_path / "mc")),
         ),
         logs / "mc.log",
         env=defaults,
@@ -241,6 +243,8 @@ def test_redact_removes_known_credentials_too():
     """The fuzz stage's output can quote the dev credentials (the fuzzer replays code constants)."""
     secrets = secret_scan.known_secrets({})
     password = next(v for v, label in secrets.items() if "cos password" in label)
-    line = f"curl -X POST -d '{{\"username\": \"qa\", \"pw\": \"{password}\"}}' http://127.0.0.1/v1/login\n".encode()
+    line = (
+        f'curl -X POST -d \'{{"username": "qa", "pw": "{password}"}}\' http://127.0.0.1/v1/login\n'.encode()
+    )
     assert secret_scan.scan_bytes(line, "schemathesis.txt", secrets)
     assert secret_scan.scan_bytes(secret_scan.redact(line, secrets), "schemathesis.txt", secrets) == []

@@ -23,12 +23,21 @@ HEADERS = {"ETag", "Content-Digest", "Idempotent-Replayed", "Location", "WWW-Aut
 
 
 @pytest.fixture(scope="module")
-def mc_doc(tmp_path_factory: pytest.TempPathFactory) -> dict:
+def mc_docs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict]:
+    """What MC's two listeners serve at /openapi.json: the public API and the admin API."""
     app = create_mc(McSettings(data_dir=Path(tmp_path_factory.mktemp("mc"))))
-    with TestClient(app) as client:
-        served = client.get("/openapi.json")
-        assert served.status_code == 200
-        return served.json()
+    docs = {}
+    for name, listener in (("mc", app), ("mc-admin", app.state.admin_app)):
+        with TestClient(listener) as client:
+            served = client.get("/openapi.json")
+            assert served.status_code == 200
+            docs[name] = served.json()
+    return docs
+
+
+@pytest.fixture(scope="module")
+def mc_doc(mc_docs: dict[str, dict]) -> dict:
+    return mc_docs["mc"]
 
 
 def _operations(doc: dict) -> list[tuple[str, str, dict]]:
@@ -41,16 +50,16 @@ def _response_headers(doc: dict) -> set[str]:
     }
 
 
-@pytest.mark.parametrize("which", ["cos", "mc"])
-def test_document_is_valid_openapi_3_1(which: str, mc_doc: dict) -> None:
-    doc = cos_document() if which == "cos" else mc_doc
+@pytest.mark.parametrize("which", ["cos", "mc", "mc-admin"])
+def test_document_is_valid_openapi_3_1(which: str, mc_docs: dict) -> None:
+    doc = cos_document() if which == "cos" else mc_docs[which]
     validate(doc)
     assert doc["openapi"] == "3.1.0"
 
 
-@pytest.mark.parametrize("which", ["cos", "mc"])
-def test_every_operation_has_typed_answers_and_security(which: str, mc_doc: dict) -> None:
-    doc = cos_document() if which == "cos" else mc_doc
+@pytest.mark.parametrize("which", ["cos", "mc", "mc-admin"])
+def test_every_operation_has_typed_answers_and_security(which: str, mc_docs: dict) -> None:
+    doc = cos_document() if which == "cos" else mc_docs[which]
     for method, path, op in _operations(doc):
         assert "security" in op, (method, path)
         for status, answer in op["responses"].items():
@@ -89,7 +98,15 @@ def test_mc_documents_every_seam_header_and_2xx_bodies(mc_doc: dict) -> None:
     stored = mc_doc["paths"]["/v1/evidence"]["post"]["responses"]["201"]
     assert stored["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/EvidenceStored"}
     assert mc_doc["paths"]["/v1/tokens"]["post"]["security"] == []
-    assert mc_doc["paths"]["/admin/reset"]["post"]["security"] == [{"admin": []}]
+
+
+
+def test_mc_admin_operations_are_only_in_the_admin_listeners_document(mc_docs: dict) -> None:
+    public, admin = mc_docs["mc"], mc_docs["mc-admin"]
+    assert not [p for p in public["paths"] if p.startswith("/admin")]
+    assert "admin" not in public["components"]["securitySchemes"]
+    assert admin["paths"]["/admin/reset"]["post"]["security"] == [{"admin": []}]
+    assert {p for p in admin["paths"] if not p.startswith("/admin")} == {"/healthz", "/openapi.json"}
 
 
 def test_a_route_without_an_operation_refuses_to_build() -> None:

@@ -23,6 +23,7 @@ import atexit
 import json
 import os
 import re
+import secrets
 import shutil
 import subprocess
 import tempfile
@@ -47,6 +48,7 @@ PREPARE_HINT = "run `bash scripts/prepare-docker.sh` (engine, base image, wheelh
 # Compose service names are the harness's service names; the one-shot key fetcher is extra.
 SERVICES = {"standalone": (COS,), "integrated": (MC, PROXY, COS)}
 IMAGES = {COS: "cos", MC: "mc", PROXY: "faultproxy"}
+MC_ADMIN = "mc-admin"  # not a service: MC's admin listener, published on its own host port
 READY_PATHS = {COS: "/readyz", MC: "/readyz", PROXY: "/version"}
 
 
@@ -163,6 +165,11 @@ class ComposeBackend:
         self._client = None
         self._containers: dict[str, object] = {}
         self._down_done = False
+        # MC binds 0.0.0.0 in its container and refuses the public dev credentials there: each run
+        # gets its own (never printed; the containers get them through the environment).
+        self.credentials = Credentials(
+            mc_client_secret=secrets.token_urlsafe(24), mc_admin_token=secrets.token_urlsafe(24)
+        )
 
     # --- compose ---------------------------------------------------------------------------
 
@@ -173,6 +180,10 @@ class ComposeBackend:
             COMPOSE_STATUS_STDOUT="1",
             COS_HOST_PORT=str(self.ports.get(COS, 0)),
             MC_HOST_PORT=str(self.ports.get(MC, 0)),
+            MC_ADMIN_HOST_PORT=str(self.ports.get(MC_ADMIN, 0)),
+            MC_CLIENT_SECRET=self.credentials.mc_client_secret,
+            COS_CLIENT_SECRET=self.credentials.mc_client_secret,
+            MC_ADMIN_TOKEN=self.credentials.mc_admin_token,
             TOXIPROXY_HOST_PORT=str(self.ports.get(PROXY, 0)),
             COS_POLL_INTERVAL=str(self.poll_interval),
             HEALTH_INTERVAL=self.userdata.get("health_interval", "1s"),
@@ -349,6 +360,8 @@ class ComposeBackend:
         self.compose_run("down", "--volumes", "--remove-orphans", "--timeout", "5", check=False)
         for service in SERVICES[self.mode]:
             self.ports[service] = free_port()
+        if self.mode == "integrated":
+            self.ports[MC_ADMIN] = free_port()
         t0 = time.monotonic()
         self.compose_run(
             "up",
@@ -371,6 +384,7 @@ class ComposeBackend:
             endpoints = Endpoints(
                 cos_url=cos_url,
                 mc_url=f"http://{LOOPBACK}:{self.ports[MC]}",
+                mc_admin_url=f"http://{LOOPBACK}:{self.ports[MC_ADMIN]}",
                 toxiproxy_url=f"http://{LOOPBACK}:{self.ports[PROXY]}",
                 mc_proxy_name="mc",
             )
@@ -378,7 +392,7 @@ class ComposeBackend:
             mode=self.mode,
             backend="compose",
             endpoints=endpoints,
-            credentials=Credentials(),
+            credentials=self.credentials,
             control=ComposeControl(self),
             timings=timings,
         )

@@ -11,7 +11,7 @@ def external_environment(mode: str, userdata: dict[str, str]) -> Environment:
         raise BackendError("backend=external needs -D cos_url=… (and -D mc_url=… for integrated)")
     mc_url = userdata.get("mc_url")
     if mode == "integrated" and not mc_url:
-        raise BackendError("backend=external in integrated mode needs -D mc_url=…")
+        raise BackendError("backend=external in integrated mode needs -D mc_url=… and -D mc_admin_url=…")
     defaults = Credentials()
     creds = Credentials(
         cos_user=userdata.get("cos_user", defaults.cos_user),
@@ -23,6 +23,7 @@ def external_environment(mode: str, userdata: dict[str, str]) -> Environment:
     endpoints = Endpoints(
         cos_url=cos_url.rstrip("/"),
         mc_url=mc_url.rstrip("/") if mc_url else None,
+        mc_admin_url=userdata["mc_admin_url"].rstrip("/") if userdata.get("mc_admin_url") else None,
         toxiproxy_url=userdata.get("toxiproxy_url"),
         mc_proxy_name=userdata.get("toxiproxy_proxy", "mc") if userdata.get("toxiproxy_url") else None,
     )

@@ -133,7 +133,7 @@ class ProcessBackend:
             "--allow-test-hooks",  # the suite's own loopback services: -D env.SEAM_MUTATIONS=… works
         ]
         if self.mode == "integrated":
-            mc_port, api_port, listen_port = free_port(), free_port(), free_port()
+            mc_port, api_port, listen_port, admin_port = free_port(), free_port(), free_port(), free_port()
             mc_url = f"http://{LOOPBACK}:{mc_port}"
             self.services[MC] = _Service(
                 MC,
@@ -145,6 +145,8 @@ class ProcessBackend:
                     LOOPBACK,
                     "--port",
                     str(mc_port),
+                    "--admin-port",
+                    str(admin_port),
                     "--data-dir",
                     str(self.root / MC),
                     "--callback-url",
@@ -186,6 +188,7 @@ class ProcessBackend:
             endpoints = Endpoints(
                 cos_url=cos_url,
                 mc_url=mc_url,
+                mc_admin_url=f"http://{LOOPBACK}:{admin_port}",
                 toxiproxy_url=f"http://{LOOPBACK}:{api_port}",
                 mc_proxy_name="mc",
             )
