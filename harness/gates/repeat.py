@@ -28,6 +28,7 @@ BEHAVE_SOURCES: dict[str, list[str]] = {
     "e2e": ["behave.json"],
     "faults": ["behave.json", "external/behave.json"],
     "load": ["behave.json"],
+    "mutations": ["behave.json"],  # the contract mutation proof's scenario (then the behavioural proof.json)
 }
 MUTATION_PROOF = "mutations-behaviour/proof.json"
 

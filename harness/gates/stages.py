@@ -1,11 +1,14 @@
 """The gates, in order, as CI runs them: one table, one plain summary line.
 
-Stages: unit (pytest) → contracts → fuzz (schemathesis) → e2e (behave, both modes) → faults →
-mutations (behavioural mutation proof) → load → compose → observability (the
-run's metrics on a real Prometheus/Alertmanager; runs even after a failed stage,
-because a failed run is what it must report). A stage whose tooling
+Stages: contracts (drift, scrub, pacts vs OpenAPI, provider verification: the cheap, decisive
+seam checks, ~15 s, so a provider that breaks a pact is red within seconds) → unit (pytest) →
+fuzz (schemathesis) → e2e (behave, both modes) → faults → mutations (the contract mutation proof,
+then the behavioural one: do the checks above catch every break) → load → compose →
+observability (the run's metrics on a real Prometheus/Alertmanager; runs even after a failed
+stage, because a failed run is what it must report). A stage whose tooling
 is not part of this checkout yet is listed as `absent` rather than silently
-skipped. Any failing stage fails the run; the last line is `N passed, N failed`
+skipped. Any failing stage fails the run, and its verdict is printed the moment it ends;
+the last line is `N passed, N failed`
 summed over pytest and behave, just after the path of the one Allure report of
 the whole run. `--repeat N` measures flakiness (harness/gates/repeat.py).
 """
@@ -119,9 +122,15 @@ def _absent(name: str, why: str) -> StageResult:
     return StageResult(name, "absent", 0.0, note=why)
 
 
+# The contract mutation proof (~70 s) is not a check of the seam but of the checks: it runs in the
+# mutations stage, so the first stage stays cheap (docs/decisions.md, "Gate order").
+CONTRACT_TAGS = ["@contract", "~@mutation-proof"]
+CONTRACT_MUTATION_TAGS = ["@contract", "@mutation-proof"]
+
+
 def contracts() -> StageResult:
-    """Consumer tests, drift, scrub, verification and the mutation proof, via features/contracts.feature."""
-    return _behave_stage("contracts", ["@contract"])
+    """Consumer tests + drift, scrub and both providers' verification, via features/contracts.feature."""
+    return _behave_stage("contracts", CONTRACT_TAGS)
 
 
 def compose() -> StageResult:
@@ -211,12 +220,25 @@ def faults() -> StageResult:
 
 
 def mutations() -> StageResult:
-    """Behavioural mutation proof: each break a pact cannot see fails an E2E / faults scenario.
+    """Both mutation proofs: the checks above catch every break they claim to.
 
-    Baseline first, then one behave run per mutation (harness/gates/mutation_proof.py); writes
-    docs/mutations-behaviour.md from the run. `N passed, N failed` counts mutations caught / missed.
+    First the contract mutation proof (every seam mutation fails its provider's pact verification,
+    features/contracts.feature), then the behavioural one: each break a pact cannot see fails an
+    E2E / faults scenario — baseline first, then one behave run per mutation
+    (harness/gates/mutation_proof.py), writing docs/mutations-behaviour.md.
+    `N passed, N failed` counts the contract scenario plus behavioural mutations caught / missed.
     """
-    return _module_stage("mutations", "harness.gates.mutation_proof", "behavioural mutations caught / missed")
+    pacts = _behave_stage("mutations-contracts", CONTRACT_MUTATION_TAGS)  # its own log
+    pacts.name = "mutations"
+    if pacts.status != "passed":
+        pacts.note = "contract mutation proof failed; behavioural proof not run"
+        return pacts
+    behaviour = _module_stage(
+        "mutations", "harness.gates.mutation_proof", "contract proof + behavioural mutations caught / missed"
+    )
+    behaviour.seconds += pacts.seconds
+    behaviour.passed += pacts.passed
+    return behaviour
 
 
 def load() -> StageResult:
@@ -255,9 +277,10 @@ def observability() -> StageResult:
 # Stages that run even after an earlier one failed (without --keep-going).
 ALWAYS_RUN = {"observability"}
 
+# Cheap, decisive first: a broken seam is red before the 200 s unit stage starts.
 STAGES: dict[str, Callable[[], StageResult]] = {
-    "unit": unit,
     "contracts": contracts,
+    "unit": unit,
     "fuzz": fuzz,
     "e2e": e2e,
     "faults": faults,
@@ -303,6 +326,19 @@ def _repeat(times: int, names: list[str]) -> int:
     return 1 if failed else 0
 
 
+def _after(name: str) -> list[str]:
+    names = list(STAGES)
+    return names[names.index(name) + 1 :]
+
+
+def verdict_line(result: StageResult, elapsed_s: float) -> str:
+    """Printed as soon as a stage ends, so a red stage is visible before the run's table."""
+    return (
+        f"=== stage {result.name}: {result.status.upper()} in {result.seconds:.1f}s "
+        f"({result.passed} passed, {result.failed} failed; {elapsed_s:.0f}s into the run) ==="
+    )
+
+
 def _write_stage_table(results: list[StageResult]) -> None:
     REPORTS.mkdir(exist_ok=True)
     (REPORTS / "stages.json").write_text(json.dumps([r.__dict__ for r in results], indent=2))
@@ -339,6 +375,7 @@ def main(argv: list[str] | None = None) -> int:
         for name in ("metrics.prom", "stages.json"):
             (REPORTS / name).unlink(missing_ok=True)
     stopped = False
+    started = time.monotonic()
     for name, stage in STAGES.items():
         if args.only and name not in args.only or stopped and name not in ALWAYS_RUN:
             continue
@@ -346,7 +383,11 @@ def main(argv: list[str] | None = None) -> int:
         result = _secret_gate(stage(), secrets)
         results.append(result)
         _write_stage_table(results)  # the observability stage pushes the stages so far
-        stopped = stopped or (result.status == "failed" and not args.keep_going)
+        print(verdict_line(result, time.monotonic() - started), flush=True)
+        if result.status == "failed" and not args.keep_going and not stopped:
+            stopped = True
+            later = [n for n in _after(name) if n not in ALWAYS_RUN and (not args.only or n in args.only)]
+            print(f"stopping: {', '.join(later) or 'nothing'} skipped (--keep-going runs them)", flush=True)
     _write_stage_table(results)
     export_metrics()  # reports/metrics.prom (+ Pushgateway if PUSHGATEWAY_URL is set); never fails the run
     for results_dir, backend in OTHER_BACKENDS:
