@@ -297,6 +297,16 @@ def budget_env(budgets: Budgets) -> dict[str, str]:
     return env
 
 
+def profile_env(profile: LoadProfile) -> dict[str, str]:
+    """The offered load as k6/lib/profile.js reads it (the whole test's rate, never a share)."""
+    return {
+        "RATE": _num(profile.rate),
+        "DURATION": f"{_num(profile.duration_s)}s",
+        "WARMUP": f"{_num(profile.warmup_s)}s",
+        "READ_RATIO": _num(profile.read_ratio),
+    }
+
+
 def k6_env(
     profile: LoadProfile,
     budgets: Budgets | None,
@@ -308,13 +318,7 @@ def k6_env(
     extra: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
     """The `-e` variables for k6/load.js (or k6/bare.js); see docs/k6.md."""
-    env = {
-        "RATE": _num(profile.rate),
-        "DURATION": f"{_num(profile.duration_s)}s",
-        "WARMUP": f"{_num(profile.warmup_s)}s",
-        "READ_RATIO": _num(profile.read_ratio),
-        "SUMMARY_DIR": str(summary_dir),
-    }
+    env = {**profile_env(profile), "SUMMARY_DIR": str(summary_dir)}
     if budgets is not None:
         env.update(budget_env(budgets))
     if cos_url is not None:

@@ -7,6 +7,13 @@
 // MAX_DROPPED_RATIO — straight from the Gherkin sentence (harness/load/runner.py passes them,
 // a person can pass them by hand), and `budgetThresholds` below is the one place they become
 // k6 threshold expressions.  See docs/k6.md.
+//
+// RUNNERS (default 1) is how many k6 instances share RATE: the k6-operator's `parallelism`
+// (harness/load/testrun.py renders both from one number).  k6's execution segments give each
+// runner 1/RUNNERS of every scenario's rate and VU pool, and each runner judges its thresholds on
+// its own samples only — so the p95 and error-rate budgets stay as they are, and the
+// dropped-iteration tolerance is computed from one runner's share of the planned iterations.
+// See docs/kubernetes.md ("Distributed load").
 
 export const READ = 'read';
 export const WRITE = 'write';
@@ -53,6 +60,13 @@ function arrival(perSecond) {
   return { rate: Math.round(perSecond * 1000), timeUnit: '1000s' };
 }
 
+// How many k6 instances split the rate (execution segments); 1 = this process runs it all.
+export function runnersEnv() {
+  const runners = numEnv('RUNNERS', 1);
+  if (!(Number.isInteger(runners) && runners >= 1)) throw new Error(`RUNNERS must be an integer >= 1, got ${runners}`);
+  return runners;
+}
+
 export function readProfile() {
   const rate = numEnv('RATE');
   const readRatio = numEnv('READ_RATIO', 0.8);
@@ -60,11 +74,15 @@ export function readProfile() {
   if (!(readRatio >= 0 && readRatio <= 1)) throw new Error(`READ_RATIO must be in [0, 1], got ${readRatio}`);
   const durationS = secondsEnv('DURATION', 30);
   const warmupS = secondsEnv('WARMUP', 5);
+  const runners = runnersEnv();
+  // `rates` is the whole test's (what the scenarios declare; k6 segments it per runner);
+  // `runnerRates` is one runner's share, which its thresholds and its report are about.
   const rates = {
     read: Math.round(rate * readRatio * 1000) / 1000,
     write: Math.round(rate * (1 - readRatio) * 1000) / 1000,
   };
-  return { rate, readRatio, durationS, warmupS, rates };
+  const runnerRates = { read: rates.read / runners, write: rates.write / runners };
+  return { rate, readRatio, durationS, warmupS, rates, runners, runnerRates };
 }
 
 // VU pool per scenario.  constant-arrival-rate drops an iteration whenever no VU is free
@@ -73,11 +91,13 @@ export function readProfile() {
 // that is 200 VUs); MAX_LATENCY_MS bounds the pool (default 1 s of arrivals), and
 // MAX_VUS_CAP bounds both (default 400: VUs cost k6 memory and init time on a 2-core box).
 // Past the ceiling k6 drops iterations, which the dropped_iterations threshold reports.
-export function vuPool(perSecond) {
+// The pool is the whole test's, like the rate: with RUNNERS > 1 k6 splits it between the
+// runners, so the cap (a per-process limit) is multiplied by RUNNERS before the split.
+export function vuPool(perSecond, runners = 1) {
   const expected = numEnv('EXPECTED_LATENCY_MS', 250) / 1000;
   const worst = numEnv('MAX_LATENCY_MS', 1000) / 1000;
-  const cap = numEnv('MAX_VUS_CAP', 400);
-  const pre = Math.max(1, Math.ceil(perSecond * expected));
+  const cap = numEnv('MAX_VUS_CAP', 400) * runners;
+  const pre = Math.max(runners, Math.ceil(perSecond * expected)); // at least one VU per runner
   const preAllocatedVUs = Math.min(numEnv('PRE_ALLOCATED_VUS', pre), cap);
   const maxVUs = Math.max(preAllocatedVUs, Math.min(numEnv('MAX_VUS', Math.ceil(perSecond * worst)), cap));
   return { preAllocatedVUs, maxVUs };
@@ -96,6 +116,8 @@ export function droppedTolerance(planned, ratio) {
 // The budget thresholds, from the budget numbers in the environment (the only threshold
 // compiler: tests/load checks through `k6 inspect` that the sentence's numbers arrive here
 // exactly).  Only measured-phase samples count; no budget at all → the run only reports.
+// Every expression judges one k6 process: the percentiles and rates of its own samples, and
+// the drops of its own share of the plan (`runnerRates`; the whole plan when RUNNERS is 1).
 export function budgetThresholds(profile) {
   const readP95 = env('READ_P95_MS', undefined);
   const writeP95 = env('WRITE_P95_MS', undefined);
@@ -109,7 +131,7 @@ export function budgetThresholds(profile) {
     if (p95[kind] !== undefined) {
       t[`http_req_duration{kind:${kind},phase:${MEASURE}}`] = [`p(95)<${fmt(numEnv(kind === READ ? 'READ_P95_MS' : 'WRITE_P95_MS'))}`];
     }
-    const planned = profile.rates[kind] * profile.durationS;
+    const planned = profile.runnerRates[kind] * profile.durationS;
     t[`dropped_iterations{scenario:${SCENARIOS[kind]}}`] = [`count<=${droppedTolerance(planned, maxDropped)}`];
   }
   t[`http_req_failed{phase:${MEASURE}}`] = [`rate<=${fmt(maxError)}`];
@@ -152,7 +174,7 @@ export function buildOptions(exec) {
   for (const kind of [READ, WRITE]) {
     const perSecond = profile.rates[kind];
     if (!(perSecond > 0) || !exec[kind]) continue;
-    const pool = vuPool(perSecond);
+    const pool = vuPool(perSecond, profile.runners);
     const base = { executor: 'constant-arrival-rate', ...arrival(perSecond), exec: exec[kind] };
     if (profile.warmupS > 0) {
       // Same rate as the measured phase so connections, caches and the JIT are warm; its
@@ -161,7 +183,7 @@ export function buildOptions(exec) {
         ...base,
         duration: ms(profile.warmupS),
         // Its drops do not count, so a small pool that grows on demand is enough.
-        preAllocatedVUs: Math.min(pool.preAllocatedVUs, Math.max(1, Math.ceil(perSecond * 0.02))),
+        preAllocatedVUs: Math.min(pool.preAllocatedVUs, Math.max(profile.runners, Math.ceil(perSecond * 0.02))),
         maxVUs: pool.maxVUs,
         gracefulStop: '1s',
         tags: { phase: WARMUP },

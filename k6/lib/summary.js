@@ -1,8 +1,15 @@
 // handleSummary for every profile: the raw summary as JSON (what harness/load/runner.py parses),
-// a Markdown report and a small HTML page (attachable to the acceptance report), all
-// written to SUMMARY_DIR; a few lines on stdout.
+// a Markdown report and a small HTML page (attachable to the acceptance report), and the
+// verdict (verdict.json: PASS/FAIL, each threshold with what it measured, per-kind figures,
+// which share of a distributed run this process ran), all written to SUMMARY_DIR; a few lines
+// on stdout, the last one the same verdict as one JSON line (`K6_VERDICT {...}`), so a runner
+// pod's verdict survives in its log even where no volume keeps the files
+// (harness/load/verdicts.py reads both).
 
+import exec from 'k6/execution';
 import { MEASURE, READ, SCENARIOS, WRITE } from './profile.js';
+
+export const VERDICT_PREFIX = 'K6_VERDICT ';
 
 function values(data, metric) {
   return (data.metrics[metric] || {}).values || {};
@@ -12,23 +19,68 @@ function fixed(n, digits) {
   return n === undefined || n === null ? '–' : Number(n).toFixed(digits);
 }
 
-function kindRow(data, kind, profile) {
+// What this k6 process offered: its share of each kind's rate (all of it unless RUNNERS > 1).
+function targetRate(profile, kind) {
+  return (profile.runnerRates || profile.rates)[kind];
+}
+
+function kindStats(data, kind, profile) {
   const d = values(data, `http_req_duration{kind:${kind},phase:${MEASURE}}`);
   const count = values(data, `http_reqs{kind:${kind},phase:${MEASURE}}`).count || 0;
-  const failed = values(data, `http_req_failed{kind:${kind},phase:${MEASURE}}`).rate || 0;
-  const dropped = values(data, `dropped_iterations{scenario:${SCENARIOS[kind]}}`).count || 0;
+  return {
+    target_rate: targetRate(profile, kind),
+    requests: count,
+    achieved_rate: count / profile.durationS,
+    p50_ms: d.med,
+    p95_ms: d['p(95)'],
+    p99_ms: d['p(99)'],
+    max_ms: d.max,
+    error_rate: values(data, `http_req_failed{kind:${kind},phase:${MEASURE}}`).rate || 0,
+    dropped_iterations: values(data, `dropped_iterations{scenario:${SCENARIOS[kind]}}`).count || 0,
+  };
+}
+
+function kindRow(data, kind, profile) {
+  const k = kindStats(data, kind, profile);
   return [
     kind,
-    fixed(profile.rates[kind], 1),
-    String(count),
-    fixed(count / profile.durationS, 1),
-    fixed(d.med, 1),
-    fixed(d['p(95)'], 1),
-    fixed(d['p(99)'], 1),
-    fixed(d.max, 1),
-    `${fixed(failed * 100, 2)} %`,
-    String(dropped),
+    fixed(k.target_rate, 1),
+    String(k.requests),
+    fixed(k.achieved_rate, 1),
+    fixed(k.p50_ms, 1),
+    fixed(k.p95_ms, 1),
+    fixed(k.p99_ms, 1),
+    fixed(k.max_ms, 1),
+    `${fixed(k.error_rate * 100, 2)} %`,
+    String(k.dropped_iterations),
   ];
+}
+
+function fraction(text) {
+  const [num, den] = String(text).split('/');
+  return den === undefined ? Number(num) : Number(num) / Number(den);
+}
+
+// Which share of the test this process ran: k6's execution segment (the k6-operator passes
+// `--execution-segment=i-1/N:i/N`) and the run tags it adds (instance_id, testrun_name).  A
+// segment that is not 1/RUNNERS means the archive was built for another parallelism, so its
+// dropped-iteration tolerance is someone else's share: the verdict says so and fails.
+export function runnerOf(profile) {
+  const runners = profile.runners || 1;
+  let options = {};
+  try {
+    options = exec.test.options || {};
+  } catch (_e) {
+    options = {}; // outside a test run (never in handleSummary); judge without the segment
+  }
+  const segment = options.executionSegment ? String(options.executionSegment) : null;
+  const tags = options.tags || {};
+  const runner = { runners, segment, instance: tags.instance_id || null, testrun: tags.testrun_name || null, problems: [] };
+  const [from, to] = (segment || '0:1').split(':').map(fraction);
+  if (Math.abs(to - from - 1 / runners) > 1e-9) {
+    runner.problems.push(`execution segment ${segment || '0:1'} is not 1/${runners} of the test: the archive was built for RUNNERS=${runners}`);
+  }
+  return runner;
 }
 
 // The value a threshold expression judges, e.g. "p(95)<350" -> values["p(95)"].
@@ -55,16 +107,54 @@ function table(header, rows) {
   return [line(header), line(header.map(() => '---')), ...rows.map(line)].join('\n');
 }
 
+// The verdict of this k6 process, as data: what the Markdown shows and the stdout line carries.
+export function verdictOf(data, profile, budgets, title) {
+  const rows = thresholdRows(data, budgets);
+  const runner = runnerOf(profile);
+  let verdict = rows.length === 0 ? 'no budgets given' : rows.every((r) => r.ok) ? 'PASS' : 'FAIL';
+  if (runner.problems.length > 0) verdict = 'FAIL';
+  const kinds = {};
+  for (const kind of [READ, WRITE].filter((k) => profile.rates[k] > 0)) kinds[kind] = kindStats(data, kind, profile);
+  return {
+    title,
+    verdict,
+    runner,
+    profile,
+    budgets,
+    thresholds: rows,
+    requests: values(data, `http_reqs{phase:${MEASURE}}`).count || 0,
+    error_rate: values(data, `http_req_failed{phase:${MEASURE}}`).rate || 0,
+    kinds,
+  };
+}
+
+function runnerLine(v) {
+  const r = v.runner;
+  const lines = [];
+  if (r.runners > 1 || (r.segment && r.segment !== '0:1')) {
+    lines.push(
+      `Runner ${r.instance || '?'} of ${r.runners} (execution segment ${r.segment || '0:1'}): it offers ` +
+        `${fixed(v.profile.rate / r.runners, 1)} of the test's ${v.profile.rate} req/s, and every threshold ` +
+        'below judges its own samples only.',
+      '',
+    );
+  }
+  for (const problem of r.problems) lines.push(`**${problem}**`, '');
+  return lines;
+}
+
 function markdown(data, profile, budgets, title) {
   const kinds = [READ, WRITE].filter((k) => profile.rates[k] > 0);
-  const measured = values(data, `http_reqs{phase:${MEASURE}}`).count || 0;
-  const errors = values(data, `http_req_failed{phase:${MEASURE}}`).rate || 0;
-  const rows = thresholdRows(data, budgets);
-  const verdict = rows.length === 0 ? 'no budgets given' : rows.every((r) => r.ok) ? 'PASS' : 'FAIL';
+  const v = verdictOf(data, profile, budgets, title);
+  const rows = v.thresholds;
+  const measured = v.requests;
+  const errors = v.error_rate;
+  const share = profile.runners > 1 ? profile.rate / profile.runners : profile.rate;
   return [
-    `# ${title}: ${verdict}`,
+    `# ${title}: ${v.verdict}`,
     '',
-    `Target ${profile.rate} req/s for ${profile.durationS} s (after ${profile.warmupS} s warm-up, not counted), ` +
+    ...runnerLine(v),
+    `Target ${share} req/s for ${profile.durationS} s (after ${profile.warmupS} s warm-up, not counted), ` +
       `${Math.round(profile.readRatio * 100)} % reads. Measured ${measured} requests, ` +
       `${fixed(measured / profile.durationS, 1)} req/s achieved, ${fixed(errors * 100, 2)} % failed.`,
     '',
@@ -123,14 +213,19 @@ export function withoutSetupData(data) {
   return rest;
 }
 
+// SUMMARY_DIR must exist (k6 creates no directories); SUMMARY_PREFIX (default none) lets
+// several runners share one directory: the k6-operator TestRun sets it to the pod's name.
 export function summaryOutputs(data, profile, budgets, title) {
   const dir = (__ENV.SUMMARY_DIR || '.').replace(/\/+$/, '');
+  const base = `${dir}/${__ENV.SUMMARY_PREFIX || ''}`;
   const md = markdown(data, profile, budgets, title);
   const report = { profile, budgets, k6: withoutSetupData(data) };
+  const verdict = JSON.stringify({ ...verdictOf(data, profile, budgets, title), summary: `${base}summary.json` });
   return {
-    [`${dir}/summary.json`]: JSON.stringify(report, null, 1),
-    [`${dir}/summary.md`]: md,
-    [`${dir}/summary.html`]: html(md, title),
-    stdout: `${md.split('\n')[0].slice(2)}\nreports: ${dir}/summary.{json,md,html}\n`,
+    [`${base}summary.json`]: JSON.stringify(report, null, 1),
+    [`${base}summary.md`]: md,
+    [`${base}summary.html`]: html(md, title),
+    [`${base}verdict.json`]: `${verdict}\n`,
+    stdout: `${md.split('\n')[0].slice(2)}\nreports: ${base}summary.{json,md,html}, ${base}verdict.json\n${VERDICT_PREFIX}${verdict}\n`,
   };
 }

