@@ -100,7 +100,7 @@ def initial_policy(cos: Services) -> ActivePolicy:
 async def lifespan(app: Starlette) -> AsyncIterator[None]:
     cos: Services = app.state.cos
     s = cos.settings
-    cos.outbox = await run_in_threadpool(Outbox, s.data_dir)
+    cos.outbox = await run_in_threadpool(Outbox, s.data_dir, on_commit=cos.metrics.outbox_commits)
     policy = initial_policy(cos)
     previous = cos.holder.swap(policy)
     if previous is not None:

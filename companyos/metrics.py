@@ -12,6 +12,8 @@ from collections.abc import Callable
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
+from seam.group_commit import CommitCounters
+
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 
 # Label values created up front, so every series exists (at 0) before the first event:
@@ -107,6 +109,7 @@ class Metrics:
         self.outbox_depth = Gauge(
             "evidence_outbox_depth", "Outbox entries not yet published to MC.", registry=r
         )
+        self.outbox_commits = CommitCounters("cos_outbox", "Outbox", r)  # the outbox's group commit
         self.authorize_decisions = Counter(
             "authorize_decisions", "Decisions answered, by result.", ["allow"], registry=r
         )

@@ -11,6 +11,14 @@ request with the same key while the first is still being handled gets the
 seam's 409 `idempotency_key_in_flight`. Markers left by a crashed process
 are cleared at open — this process is the only writer.
 
+Why group commit (seam/group_commit.py): every write of the outbox — the
+in-flight marker, the accepted row with its ledger record, the publisher's
+and the receipts' state changes — is a write queued on one committer
+thread, and concurrent writes share one transaction and one fsync
+(`synchronous=FULL` stays). `accept` returns only after the transaction
+holding its row has committed, so a 202 still means durable. Counters:
+`cos_outbox_commits_total` (fsyncs) vs `cos_outbox_rows_committed_total`.
+
 States: pending (not yet confirmed by MC) → published (MC answered 201 or
 a replay) → acknowledged (MC's signed receipt arrived). A receipt may
 overtake the publish response; `published` never downgrades `acknowledged`.
@@ -27,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from companyos.policy_engine import rfc3339
-from seam import idempotency, storage, strict_json
+from seam import group_commit, idempotency, storage, strict_json
 
 DB_FILE = "outbox.sqlite3"
 WRITE_BEHIND_S = 1.0  # only under the test-only mutation cos.outbox-ack-before-durable
@@ -98,13 +106,23 @@ def _entry(row: tuple) -> Entry:
 
 
 class Outbox:
-    def __init__(self, data_dir: Path, stale_after_s: float = 60.0) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        stale_after_s: float = 60.0,
+        on_commit: group_commit.CommitObserver | None = None,
+    ) -> None:
         data_dir.mkdir(parents=True, exist_ok=True)
         self.path = data_dir / DB_FILE
         self._lock = threading.RLock()
         self._conn: sqlite3.Connection | None = idempotency.connect(str(self.path))
         self.ledger = idempotency.IdempotencyLedger(self._conn, self._lock, stale_after_s=stale_after_s)
         self.write_health = storage.WriteHealth(data_dir)
+        self.committer = group_commit.GroupCommitter(
+            self._conn, self._lock, self.write_health, name="cos-outbox"
+        )
+        if on_commit is not None:
+            self.committer.observe(on_commit)
         with self._lock:
             self._conn.executescript(SCHEMA)
             # Markers of requests a previous (crashed) process never finished: it cannot finish them now.
@@ -117,6 +135,7 @@ class Outbox:
         return self._conn
 
     def close(self) -> None:
+        self.committer.close()  # commits what was already submitted: those writers are waiting
         with self._lock:
             if self._conn is not None:
                 self._conn.close()
@@ -135,18 +154,58 @@ class Outbox:
             return False
 
     # -- write path -------------------------------------------------------------------------
+    def _release_if_fresh(self, key: str) -> group_commit.Undo:
+        """After a failed group commit: a marker this request wrote is gone, so is its claim."""
+
+        def undo(outcome: idempotency.Outcome) -> None:
+            if isinstance(outcome, idempotency.Fresh):
+                self.ledger.abandon(key)
+
+        return undo
+
+    def _begin_write(self, key: str, body_digest: str) -> group_commit.Write:
+        return lambda _conn: self.ledger.begin(key, body_digest)
+
     def begin(self, key: str, body_digest: str) -> idempotency.Outcome:
-        return self.ledger.begin(key, body_digest)
+        return self.committer.run(self._begin_write(key, body_digest), undo=self._release_if_fresh(key))
+
+    async def begin_async(self, key: str, body_digest: str) -> idempotency.Outcome:
+        """`begin` for the event loop: waits for the group commit without holding a worker thread."""
+        return await self.committer.run_async(
+            self._begin_write(key, body_digest), undo=self._release_if_fresh(key)
+        )
 
     def abandon(self, key: str) -> None:
         self.ledger.abandon(key)
 
     def accept(self, key: str, body: bytes, body_digest: str, status: int) -> dict[str, Any]:
-        """Store the entry and the response under `key` in one transaction; return the response."""
+        """Store the entry and the response under `key` in one transaction; return the response
+        once that transaction has committed."""
+        _, write = self._accept_write(key, body, body_digest, status)
+        return self.committer.run(write, rows=1)
+
+    async def accept_async(self, key: str, body: bytes, body_digest: str, status: int) -> dict[str, Any]:
+        """`accept` for the event loop (the 202 is sent after this returns: the row is durable)."""
+        _, write = self._accept_write(key, body, body_digest, status)
+        return await self.committer.run_async(write, rows=1)
+
+    def _accept_write(
+        self, key: str, body: bytes, body_digest: str, status: int
+    ) -> tuple[dict[str, Any], group_commit.Write]:
+        """The response a 202 carries, and the write (row + ledger record) that makes it true."""
         evidence_id = str(uuid.uuid4())
         response = {"evidence_id": evidence_id, "idempotency_key": key, "status": "accepted"}
-        self._commit(evidence_id, key, body, body_digest, status, response)
-        return response
+
+        def write(conn: sqlite3.Connection) -> dict[str, Any]:
+            conn.execute(
+                "INSERT INTO outbox(evidence_id, idempotency_key, body, digest, state, accepted_at)"
+                " VALUES (?,?,?,?,'pending',?)",
+                (evidence_id, key, body, body_digest, time.time()),
+            )
+            self.ledger.complete(key, status, response)
+            return response
+
+        return response, write
 
     def accept_later(self, key: str, body: bytes, body_digest: str, status: int) -> dict[str, Any]:
         """Test-only mutation `cos.outbox-ack-before-durable`: a write-behind buffer.
@@ -154,42 +213,13 @@ class Outbox:
         The response is returned at once and the row committed `WRITE_BEHIND_S` later, so a
         crash (or a read) in that window finds no trace of evidence that was answered 202.
         """
-        evidence_id = str(uuid.uuid4())
-        response = {"evidence_id": evidence_id, "idempotency_key": key, "status": "accepted"}
-
-        def commit_later() -> None:
-            try:
-                self._commit(evidence_id, key, body, body_digest, status, response)
-            except sqlite3.Error:
-                pass  # the outbox was closed first: exactly the loss this mutation stands for
-
-        timer = threading.Timer(WRITE_BEHIND_S, commit_later)
+        response, write = self._accept_write(key, body, body_digest, status)
+        # Submitted later and never awaited: a crash or a close first loses it (StoreClosed),
+        # exactly the loss this mutation stands for.
+        timer = threading.Timer(WRITE_BEHIND_S, lambda: self.committer.submit(write, rows=1))
         timer.daemon = True
         timer.start()
         return response
-
-    def _commit(
-        self, evidence_id: str, key: str, body: bytes, body_digest: str, status: int, response: dict[str, Any]
-    ) -> None:
-        with self._lock:
-            conn = self.conn
-            try:
-                conn.execute("BEGIN IMMEDIATE")
-                try:
-                    conn.execute(
-                        "INSERT INTO outbox(evidence_id, idempotency_key, body, digest, state, accepted_at)"
-                        " VALUES (?,?,?,?,'pending',?)",
-                        (evidence_id, key, body, body_digest, time.time()),
-                    )
-                    self.ledger.complete(key, status, response)
-                    conn.execute("COMMIT")
-                except BaseException:
-                    storage.rollback_quietly(conn)  # SQLITE_FULL may have rolled back already
-                    raise
-            except sqlite3.Error as exc:
-                self.write_health.failed(exc)  # a full volume makes /readyz say not ready
-                raise
-            self.write_health.succeeded()
 
     # -- publisher --------------------------------------------------------------------------
     def due(self, now: float, limit: int) -> list[Entry]:
@@ -208,46 +238,52 @@ class Outbox:
             ).fetchone()
         return row[0] if row else None
 
+    # State changes go through the committer too: concurrent publishes and receipts share fsyncs.
     def mark_published(self, evidence_id: str, mc_evidence_id: str | None, replayed: bool) -> None:
         now = time.time()
-        with self._lock:
-            self.conn.execute(
+        self.committer.run(
+            lambda conn: conn.execute(
                 "UPDATE outbox SET state=CASE WHEN state='pending' THEN 'published' ELSE state END,"
                 " published_at=COALESCE(published_at, ?), mc_evidence_id=COALESCE(?, mc_evidence_id),"
                 " replayed=?, last_error=NULL, attempts=attempts+1 WHERE evidence_id=?",
                 (now, mc_evidence_id, int(replayed), evidence_id),
             )
+        )
 
     def schedule_retry(self, evidence_id: str, next_attempt_at: float, error: str) -> None:
-        with self._lock:
-            self.conn.execute(
+        self.committer.run(
+            lambda conn: conn.execute(
                 "UPDATE outbox SET attempts=attempts+1, next_attempt_at=?, last_error=?"
                 " WHERE evidence_id=? AND state='pending'",
                 (next_attempt_at, error, evidence_id),
             )
+        )
 
     def expedite(self) -> int:
         """Make every backed-off pending entry due now (MC is answering again)."""
-        with self._lock:
-            cur = self.conn.execute(
-                "UPDATE outbox SET next_attempt_at=0 WHERE state='pending' AND next_attempt_at>0"
+        return self.committer.run(
+            lambda conn: (
+                conn.execute(
+                    "UPDATE outbox SET next_attempt_at=0 WHERE state='pending' AND next_attempt_at>0"
+                ).rowcount
             )
-            return cur.rowcount
+        )
 
     # -- receipts ---------------------------------------------------------------------------
     def acknowledge(self, key: str, mc_evidence_id: str | None) -> Entry | None:
         """Mark the entry with this idempotency key acknowledged; None when there is none."""
         now = time.time()
-        with self._lock:
-            self.conn.execute(
+
+        def write(conn: sqlite3.Connection) -> tuple | None:
+            conn.execute(
                 "UPDATE outbox SET state='acknowledged', acknowledged_at=COALESCE(acknowledged_at, ?),"
                 " published_at=COALESCE(published_at, ?), mc_evidence_id=COALESCE(?, mc_evidence_id)"
                 " WHERE idempotency_key=?",
                 (now, now, mc_evidence_id, key),
             )
-            row = self.conn.execute(
-                f"SELECT {_COLUMNS} FROM outbox WHERE idempotency_key=?", (key,)
-            ).fetchone()
+            return conn.execute(f"SELECT {_COLUMNS} FROM outbox WHERE idempotency_key=?", (key,)).fetchone()
+
+        row = self.committer.run(write)
         return _entry(row) if row else None
 
     # -- reads ------------------------------------------------------------------------------

@@ -45,7 +45,8 @@ async def submit_evidence(request: Request) -> Response:
             raise Problem(400, "content_digest_mismatch", str(exc)) from None
     doc = evidence.validate(parse_json_object(body))
     body_digest = canonical_digest(doc)
-    outcome = await run_in_threadpool(outbox.begin, key, body_digest)
+    # Both writes below wait for a group commit (companyos/outbox.py), not for a worker thread.
+    outcome = await outbox.begin_async(key, body_digest)
     if isinstance(outcome, idempotency.Mismatch):
         raise Problem(422, "idempotency_key_reused", "this Idempotency-Key was used with a different body")
     if isinstance(outcome, idempotency.InFlight):
@@ -62,12 +63,10 @@ async def submit_evidence(request: Request) -> Response:
     status = 201 if cos.mutations.active(mutations.EVIDENCE_201) else 202
     try:
         await cos.test_latency()
-        accept = (
-            outbox.accept_later
-            if cos.mutations.active(mutations.OUTBOX_ACK_BEFORE_DURABLE)
-            else outbox.accept
-        )
-        response = await run_in_threadpool(accept, key, body, body_digest, status)
+        if cos.mutations.active(mutations.OUTBOX_ACK_BEFORE_DURABLE):
+            response = outbox.accept_later(key, body, body_digest, status)
+        else:
+            response = await outbox.accept_async(key, body, body_digest, status)
     except BaseException:
         with contextlib.suppress(Exception):
             await run_in_threadpool(outbox.abandon, key)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sqlite3
 import threading
 
 import httpx
 import pytest
-from cos_helpers import bearer, evidence_doc, login, new_key
+from cos_helpers import bearer, evidence_doc, login, new_key, scrape
 
 from seam import digest
 
@@ -164,3 +165,34 @@ def test_accepted_evidence_survives_a_restart_and_standalone_never_publishes(sta
     assert replay.status_code == 202 and replay.headers["idempotent-replayed"] == "true"
     health = httpx.get(f"{second.url}/healthz").json()
     assert health["outbox_depth"] == 5 and health["mode"] == "standalone" and health["status"] == "ok"
+
+
+def test_concurrent_submissions_share_commits_and_metrics_count_them(start_cos) -> None:
+    """Group commit: each submission is two writes (in-flight marker, row); serially each is its own
+    commit (fsync), a burst of concurrent submissions shares them (seam/group_commit.py)."""
+    cos = start_cos()
+    token, burst = cos.token(), 100
+    for _ in range(3):
+        assert post(cos.url, token, new_key(), json.dumps(evidence_doc()).encode()).status_code == 202
+    assert scrape(cos.url, "cos_outbox_rows_committed_total") == 3
+    assert scrape(cos.url, "cos_outbox_writes_committed_total") == 6
+    assert scrape(cos.url, "cos_outbox_commits_total") == 6  # nothing to share: one fsync per write
+
+    async def submit_all() -> list[int]:
+        limits = httpx.Limits(max_connections=burst)
+        async with httpx.AsyncClient(base_url=cos.url, headers=bearer(token), limits=limits, timeout=30) as c:
+            answers = await asyncio.gather(
+                *(
+                    c.post("/v1/evidence", json=evidence_doc(), headers={"Idempotency-Key": new_key()})
+                    for _ in range(burst)
+                )
+            )
+        return [r.status_code for r in answers]
+
+    assert asyncio.run(submit_all()) == [202] * burst
+    rows = scrape(cos.url, "cos_outbox_rows_committed_total") - 3
+    writes = scrape(cos.url, "cos_outbox_writes_committed_total") - 6
+    commits = scrape(cos.url, "cos_outbox_commits_total") - 6
+    assert rows == burst and writes == 2 * burst
+    assert commits < writes, f"{burst} concurrent submissions took {commits} commits for {writes} writes"
+    assert httpx.get(f"{cos.url}/healthz").json()["outbox_depth"] == burst + 3
