@@ -5,6 +5,12 @@ receipt are written in a single transaction, so a crash can never leave
 evidence without a receipt or a replay record without evidence. The
 connection is shared by the stores and serialised by an RLock (the seam's
 idempotency ledger takes the same lock).
+
+Why a group committer (seam/group_commit.py): the evidence write path —
+in-flight markers, stored evidence with its receipt, receipt state changes —
+queues its writes on `committer`, so concurrent publishes share one
+transaction and one fsync (`synchronous=FULL` stays). Other writers (packs,
+admin) keep `transaction()`; both hold the same lock.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from seam.group_commit import GroupCommitter
 from seam.idempotency import connect
 from seam.storage import WriteHealth, probe_write, rollback_quietly
 
@@ -27,6 +34,7 @@ class Database:
         self.conn: sqlite3.Connection = connect(str(path))
         self.lock = threading.RLock()
         self.write_health = WriteHealth(path.parent)
+        self.committer = GroupCommitter(self.conn, self.lock, self.write_health, name="mc-evidence")
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
@@ -61,6 +69,7 @@ class Database:
             return False
 
     def close(self) -> None:
+        self.committer.close()  # commits what was already submitted: those writers are waiting
         with self.lock:
             self.conn.close()
 

@@ -73,11 +73,13 @@ class EvidenceService:
         self._metrics = metrics
         self._mutations = mutations
         self._delay_s = delay_ms / 1000
+        store.observe_commits(metrics.evidence_commits)
 
     async def publish(self, doc: dict[str, Any], key: str, client_id: str, api: str) -> PublishResult:
         """Apply the seam's idempotency rules to an already validated evidence document."""
         body_digest = canonical_digest(doc)
-        outcome = await asyncio.to_thread(self.store.begin, client_id, key, body_digest)
+        # The writes here wait for a group commit (seam/group_commit.py), not for a worker thread.
+        outcome = await self.store.begin_async(client_id, key, body_digest)
         if isinstance(outcome, Replay):
             await asyncio.to_thread(self.store.note_replay, client_id, key)
             self._metrics.evidence_replayed.labels(api=api).inc()
@@ -117,7 +119,7 @@ class EvidenceService:
                 "client_id": client_id,
             }
             receipt_body = json.dumps(receipt, sort_keys=True, separators=(",", ":")).encode("utf-8")
-            await asyncio.to_thread(self.store.store, record, 201, response, receipt_body)
+            await self.store.store_async(record, 201, response, receipt_body)
         except BaseException:
             self.store.abandon(client_id, key)
             raise

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, generate_latest
 
+from seam.group_commit import CommitCounters
+
 
 class Metrics:
     def __init__(self) -> None:
@@ -22,6 +24,7 @@ class Metrics:
         self.evidence_replayed = Counter(
             "mc_evidence_replayed", "Evidence requests answered as replays", ["api"], registry=r
         )
+        self.evidence_commits = CommitCounters("mc_evidence", "Evidence-store", r)  # its group commit
         self.receipts_delivered = Counter(
             "mc_receipts_delivered", "Receipts acknowledged with 2xx by the client", registry=r
         )

@@ -8,6 +8,7 @@ provider (`cos.*`) are ignored here, while an unknown `mc.*` name is an error
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import json
@@ -158,10 +159,9 @@ def store_twice(store: Any, db: Any) -> None:
     every count *by idempotency key* stays exactly as before: only counting MC's records by
     document digest can see the duplicate. Behavioural: no pact can observe it.
     """
-    original = store.store
+    original = store.store_async  # what the write path awaits (conductor/evidence_api.py)
 
-    def store_and_copy(record: Any, status: int, response: dict[str, Any], receipt_body: bytes) -> None:
-        # The copy first: whenever the real record is visible, so is its duplicate.
+    def copy(record: Any) -> None:
         with db.transaction() as conn:
             conn.execute(
                 "INSERT INTO evidence(id, idempotency_key, client_id, digest, received_at, api, document)"
@@ -176,9 +176,13 @@ def store_twice(store: Any, db: Any) -> None:
                     json.dumps(record.document, sort_keys=True),
                 ),
             )
-        original(record, status, response, receipt_body)
 
-    store.store = store_and_copy
+    async def store_and_copy(record: Any, status: int, response: dict[str, Any], receipt_body: bytes) -> None:
+        # The copy first: whenever the real record is visible, so is its duplicate.
+        await asyncio.to_thread(copy, record)
+        await original(record, status, response, receipt_body)
+
+    store.store_async = store_and_copy
 
 
 def broken_envelope(

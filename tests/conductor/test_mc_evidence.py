@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+from typing import Any
 
 import httpx
 import pytest
 from mc_helpers import (
     ADMIN,
     BASE,
+    CREDENTIALS,
     AppFactory,
     bearer,
     canonical_sha256,
@@ -18,6 +20,7 @@ from mc_helpers import (
     get_token,
     post_evidence,
 )
+from prometheus_client.parser import text_string_to_metric_families
 from starlette.testclient import TestClient
 
 
@@ -199,3 +202,52 @@ def test_admin_ledger_counts_per_key(client: TestClient, token: str) -> None:
     assert ledger["distinct_keys"] == 3
     assert ledger["by_key"] == {"key-0": 1, "key-1": 1, "key-2": 1}
     assert [item["evidence"]["release"] for item in ledger["items"]] == ["r0", "r1", "r2"]
+
+
+def _sample(metrics_text: str, name: str) -> float:
+    for family in text_string_to_metric_families(metrics_text):
+        for sample in family.samples:
+            if sample.name == name:
+                return sample.value
+    raise AssertionError(f"{name} is not on /metrics")
+
+
+def test_concurrent_publishes_share_commits_and_metrics_count_them(make_app: AppFactory) -> None:
+    """Group commit: each publish is two writes (in-flight marker, record); serially each is its own
+    commit (fsync), a burst of concurrent publishes shares them (seam/group_commit.py)."""
+    app = make_app()
+    burst = 50
+
+    async def scenario() -> tuple[str, str, list[httpx.Response]]:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url=BASE) as c:
+            tok = (await c.post("/v1/tokens", data=CREDENTIALS)).json()["access_token"]
+
+            def publish(key: str) -> Any:
+                raw = json.dumps(evidence_doc(release=key)).encode()
+                headers = {
+                    **bearer(tok),
+                    "Idempotency-Key": key,
+                    "Content-Digest": content_digest(raw),
+                    "Content-Type": "application/json",
+                }
+                return c.post("/v1/evidence", content=raw, headers=headers)
+
+            for i in range(3):
+                assert (await publish(f"serial-{i}")).status_code == 201
+            serial = (await c.get("/metrics")).text
+            answers = await asyncio.gather(*(publish(f"burst-{i}") for i in range(burst)))
+            return serial, (await c.get("/metrics")).text, answers
+
+    serial, after, answers = asyncio.run(scenario())
+    assert [r.status_code for r in answers] == [201] * burst
+    assert _sample(serial, "mc_evidence_rows_committed_total") == 3
+    assert _sample(serial, "mc_evidence_writes_committed_total") == 6
+    assert _sample(serial, "mc_evidence_commits_total") == 6  # nothing to share: one fsync per write
+    rows = _sample(after, "mc_evidence_rows_committed_total") - 3
+    writes = _sample(after, "mc_evidence_writes_committed_total") - 6
+    commits = _sample(after, "mc_evidence_commits_total") - 6
+    assert rows == burst and writes == 2 * burst
+    assert commits < writes, f"{burst} concurrent publishes took {commits} commits for {writes} writes"
+    ledger = app.state.conductor.store.all()
+    assert len(ledger) == burst + 3 and len({r.idempotency_key for r in ledger}) == burst + 3
