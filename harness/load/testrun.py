@@ -16,8 +16,8 @@ planned iterations. Each runner's handleSummary (k6/lib/summary.js) writes its s
 `/summaries/<pod>.*` on the `cos-load-summaries` volume and prints its verdict as one JSON line on
 stdout, so the verdicts outlive the pods (`cleanup: post`); `harness/load/verdicts.py` reads them.
 
-    python -m harness.load.testrun --runners 4 --out build/k6-load        # TestRun + archive + kustomization
-    kubectl apply -k build/k6-load
+    python -m harness.load.testrun --runners 4 --out reports/k6-load        # TestRun + archive + kustomization
+    kubectl apply -k reports/k6-load
     python -m harness.load.testrun --manifest-only --out deploy/k8s/load  # the committed manifests
 
 docs/kubernetes.md ("Distributed load") is the how-to; docs/decisions.md why the split is this one.
