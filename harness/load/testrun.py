@@ -16,7 +16,7 @@ planned iterations. Each runner's handleSummary (k6/lib/summary.js) writes its s
 `/summaries/<pod>.*` on the `cos-load-summaries` volume and prints its verdict as one JSON line on
 stdout, so the verdicts outlive the pods (`cleanup: post`); `harness/load/verdicts.py` reads them.
 
-    python -m harness.load.testrun --runners 4 --out reports/k6-load        # TestRun + archive + kustomization
+    python -m harness.load.testrun --runners 4 --out reports/k6-load      # TestRun + archive + kustomization
     kubectl apply -k reports/k6-load
     python -m harness.load.testrun --manifest-only --out deploy/k8s/load  # the committed manifests
 
