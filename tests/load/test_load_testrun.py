@@ -253,3 +253,16 @@ def test_two_runners_split_the_rate_and_leave_parseable_verdicts(standin, tmp_pa
     assert verdict.verdict == "FAIL" and "RUNNERS=2" in verdict.problems[0], (verdict.doc, err[-2000:])
     mixed = collect([summaries], expected_runners=2)
     assert not mixed.passed and "3 runner verdict(s) for 2 runners" in mixed.describe()
+
+
+def test_a_slow_rate_still_gives_every_runner_a_vu(tmp_path) -> None:
+    """1 read/s on 4 runners: a pool sized for the total rate alone (1 VU) would leave three
+    segments without a VU, and they would drop every iteration of their share."""
+    sentence = "at 1 request per second for 8 seconds with 100% reads, p95 of reads stays under 350 ms"
+    load = DistributedLoad(*parse_load_sentence(sentence), runners=4)
+    render(load, sentence, tmp_path / "render")
+    for index in range(1, 5):
+        options = _runner_options(tmp_path / "render", index, 4, tmp_path)
+        assert options["maxVUs"] >= 1, (index, options["maxVUs"])
+        # 1 % of 8 planned / 4 runners is 0.02: rounded up, each runner tolerates one drop
+        assert _budget(options["thresholds"], DROPPED_READS) == ["count<=1"]
