@@ -207,13 +207,14 @@ def test_two_runners_split_the_rate_and_leave_parseable_verdicts(standin, tmp_pa
     )
     load = DistributedLoad(*parse_load_sentence(sentence), runners=2)
     render(load, sentence, tmp_path / "render", cos_url=standin.url)
-    summaries = tmp_path / "summaries"
+    summaries, elsewhere = tmp_path / "summaries", tmp_path / "misconfigured"
     summaries.mkdir()
+    elsewhere.mkdir()
 
-    def start(index: int, segment: list[str]) -> subprocess.Popen:
+    def start(index: int, segment: list[str], directory: Path = summaries) -> subprocess.Popen:
         env = {
             "COS_URL": standin.url,
-            "SUMMARY_DIR": str(summaries),
+            "SUMMARY_DIR": str(directory),
             "SUMMARY_PREFIX": f"cos-load-{index}-x.",
         }
         env |= {"HOME": str(tmp_path), "PATH": "/usr/bin:/bin", "K6_NO_USAGE_REPORT": "true"}
@@ -229,9 +230,15 @@ def test_two_runners_split_the_rate_and_leave_parseable_verdicts(standin, tmp_pa
         cmd += ["--tag", f"instance_id={index}", "--tag", "testrun_name=cos-load"]
         return subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
-    procs = [start(i, segment_args(i, 2)) for i in (1, 2)]
+    # the two runners of the TestRun, and (beside them, writing elsewhere) one whose segment is a
+    # quarter: the archive was built for RUNNERS=2
+    procs = [
+        start(1, segment_args(1, 2)),
+        start(2, segment_args(2, 2)),
+        start(3, segment_args(1, 4), elsewhere),
+    ]
     outputs = [p.communicate(timeout=60) for p in procs]
-    assert [p.returncode for p in procs] == [0, 0], [err[-2000:] for _, err in outputs]
+    assert [p.returncode for p in procs] == [0, 0, 0], [err[-2000:] for _, err in outputs]
 
     stats = httpx.get(f"{standin.url}/_stats").json()
     result = collect([summaries], expected_runners=2)
@@ -243,15 +250,13 @@ def test_two_runners_split_the_rate_and_leave_parseable_verdicts(standin, tmp_pa
             assert k["target_rate"] == 10  # 40/s × 50 % / 2 runners
             assert 18 <= k["requests"] <= 22, k  # 10/s × 2 s, ± the iteration at each edge
     assert stats["evidence"] >= sum(r.doc["kinds"]["write"]["requests"] for r in result.runners)
-    from_logs = [v for out, _ in outputs for v in verdicts_in_text(out)]
+    from_logs = [v for out, _ in outputs[:2] for v in verdicts_in_text(out)]
     assert sorted(v.segment for v in from_logs) == ["0:1/2", "1/2:1"]
     assert all(v.verdict == "PASS" for v in from_logs)
 
-    wrong = start(3, segment_args(1, 4))
-    out, err = wrong.communicate(timeout=60)
-    (verdict,) = verdicts_in_text(out)
-    assert verdict.verdict == "FAIL" and "RUNNERS=2" in verdict.problems[0], (verdict.doc, err[-2000:])
-    mixed = collect([summaries], expected_runners=2)
+    (verdict,) = verdicts_in_text(outputs[2][0])
+    assert verdict.verdict == "FAIL" and "RUNNERS=2" in verdict.problems[0], verdict.doc
+    mixed = collect([summaries, elsewhere], expected_runners=2)
     assert not mixed.passed and "3 runner verdict(s) for 2 runners" in mixed.describe()
 
 
