@@ -5,7 +5,14 @@ restart of the same instance and nothing else can mint them. Verification
 results are cached by exact token string until the token expires: the read
 path is load-tested at hundreds of requests per second and an Ed25519
 verification per request would dominate its cost; expiry is still checked on
-every use.
+every use, with PyJWT's rule (valid while `exp` > now, no leeway).
+
+What the cache cannot outlive: a token is only ever cached after a full
+signature check, under the exact string that was checked (a token with any
+other byte is a different key and is verified afresh). COS has no revocation
+list — its tokens are short-lived (≤ 15 min) and no endpoint revokes one — and
+its signing key is read once at start, so a changed key means a new
+`Authenticator` with an empty cache (tests/companyos/test_cos_read_caches.py).
 """
 
 from __future__ import annotations
@@ -49,6 +56,7 @@ class Authenticator:
             cached = self._cache.get(token)
             if cached is not None:
                 if cached.expires_at > time.time():
+                    self._cache.move_to_end(token)  # least recently used goes first
                     return cached
                 self._cache.pop(token, None)
         try:

@@ -26,11 +26,12 @@ async def attestation(request: Request) -> Response:
         request.headers.get("if-none-match"), etag
     ):
         return Response(status_code=304, headers=headers)
-    body = policy.attestation_body
-    if cos.mutations.names:
+    body, content_digest = policy.attestation_body, policy.attestation_content_digest  # per pack
+    if cos.mutations.names:  # test-only contract mutations: computed per request
         body = cos.mutations.attestation_body(policy.describe()) or body
-    wrong_digest = cos.mutations.active(mutations.ATTESTATION_CONTENT_DIGEST_WRONG)
-    headers["Content-Digest"] = digest.content_digest(body + b"other" if wrong_digest else body)
+        wrong_digest = cos.mutations.active(mutations.ATTESTATION_CONTENT_DIGEST_WRONG)
+        content_digest = digest.content_digest(body + b"other" if wrong_digest else body)
+    headers["Content-Digest"] = content_digest
     return Response(body, media_type=JSON, headers=headers)
 
 

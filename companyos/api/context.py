@@ -80,10 +80,13 @@ def services(request: Request) -> Services:
     return request.app.state.cos
 
 
+# One compact encoder for every answer: `json.dumps(…, separators=…)` builds a new JSONEncoder
+# per call (~0.6 µs of a ~40 µs decision, docs/profiles/); the bytes are the same.
+_COMPACT = json.JSONEncoder(separators=(",", ":"))
+
+
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return Response(
-        json.dumps(body, separators=(",", ":")), status_code=status, media_type=JSON, headers=headers
-    )
+    return Response(_COMPACT.encode(body), status_code=status, media_type=JSON, headers=headers)
 
 
 def canonical_digest(doc: dict[str, Any]) -> str:

@@ -14,7 +14,7 @@ from cos_helpers import bearer
 from companyos.policy_engine import load
 from companyos.policy_store import build_local_pack
 from companyos.settings import DEFAULT_LOCAL_PACK_DIR
-from seam import bundle
+from seam import bundle, digest
 
 
 def decide(url: str, token: str, roles: list[str], action: str, **extra) -> httpx.Response:
@@ -103,6 +103,26 @@ def test_attestation_mutations(start_cos) -> None:
     assert r.headers["etag"].startswith('W/"sha256-')
     again = httpx.get(f"{cos.url}/v1/attestation", headers={"If-None-Match": r.headers["etag"]})
     assert again.status_code == 200
+
+
+def test_contract_mutations_still_reach_the_prepared_answers(start_cos, tmp_path) -> None:
+    """The attestation body and digest are prepared per pack and decisions memoised: a test-only
+    mutation must still change every answer, the first and the repeated ones."""
+    cos = start_cos(
+        seam_mutations=frozenset({"cos.attestation-signature-flag-wrong", "cos.decision-reasons-dropped"})
+    )
+    for _ in range(2):
+        r = httpx.get(f"{cos.url}/v1/attestation")
+        assert r.json()["signature_verified"] is True  # the local pack is unsigned: inverted
+        assert r.headers["content-digest"] == digest.content_digest(r.content)
+        body = decide(cos.url, cos.token(), ["developer"], "read").json()
+        assert body["allow"] is True and "reasons" not in body
+    wrong = start_cos(
+        data_dir=tmp_path / "wrong", seam_mutations=frozenset({"cos.attestation-content-digest-wrong"})
+    )
+    for _ in range(2):
+        r = httpx.get(f"{wrong.url}/v1/attestation")
+        assert r.headers["content-digest"] != digest.content_digest(r.content)
 
 
 def test_unknown_mutation_is_refused() -> None:
