@@ -217,9 +217,8 @@ class GroupCommitter:
                 return
 
     def _commit(self, batch: list[_Pending]) -> None:
-        live = [
-            p for p in batch if p.future.set_running_or_notify_cancel()
-        ]  # a cancelled waiter's write is skipped
+        # A waiter that was cancelled before its write ran (its client went away) is skipped.
+        live = [p for p in batch if p.future.set_running_or_notify_cancel()]
         if not live:
             return
         done: list[tuple[_Pending, Any]] = []
