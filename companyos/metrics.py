@@ -104,7 +104,16 @@ class Metrics:
             registry=r,
         )
         self.evidence_receipts = Counter(
-            "evidence_receipts", "Receipt callbacks by outcome.", ["outcome"], registry=r
+            "evidence_receipts",
+            "Receipts by outcome (acknowledged: each receipt of a batch; bad_signature: per callback).",
+            ["outcome"],
+            registry=r,
+        )
+        self.receipt_callbacks = Counter(
+            "evidence_receipt_callbacks",
+            "Receipt callbacks applied, by form (single receipt or batch).",
+            ["form"],
+            registry=r,
         )
         self.outbox_depth = Gauge(
             "evidence_outbox_depth", "Outbox entries not yet published to MC.", registry=r
@@ -127,6 +136,8 @@ class Metrics:
             self.authorize_decisions.labels(allow)
         for outcome in ("acknowledged", "bad_signature"):
             self.evidence_receipts.labels(outcome)
+        for form in ("single", "batch"):
+            self.receipt_callbacks.labels(form)
 
     def set_outbox_depth_source(self, fn: Callable[[], float]) -> None:
         self.outbox_depth.set_function(fn)

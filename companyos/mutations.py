@@ -28,6 +28,7 @@ ATTESTATION_SIGNATURE_FLAG_WRONG = "cos.attestation-signature-flag-wrong"
 ATTESTATION_CONTENT_DIGEST_WRONG = "cos.attestation-content-digest-wrong"
 DECISION_POLICY_DIGEST_WRONG = "cos.decision-policy-digest-wrong"
 DECISION_REASONS_DROPPED = "cos.decision-reasons-dropped"
+RECEIPT_BATCH_REFUSED = "cos.receipt-batch-refused"  # a batch of receipts read as one: 422
 # Contract mutations of the /v1/attestation body (Mutations.attestation_body).
 ATTESTATION_BODY = frozenset(
     {ATTESTATION_STALE_DIGEST, ATTESTATION_WRONG_SOURCE, ATTESTATION_SIGNATURE_FLAG_WRONG}
@@ -73,6 +74,7 @@ KNOWN = (
             ATTESTATION_CONTENT_DIGEST_WRONG,
             DECISION_POLICY_DIGEST_WRONG,
             DECISION_REASONS_DROPPED,
+            RECEIPT_BATCH_REFUSED,
         }
     )
     | BEHAVIOURAL

@@ -286,6 +286,31 @@ class Outbox:
         row = self.committer.run(write)
         return _entry(row) if row else None
 
+    def acknowledge_many(self, items: list[tuple[str, str | None]]) -> list[Entry]:
+        """A batch of receipts (idempotency key, MC's id) in one write: all acknowledged, or, when a
+        key has no entry, none — the KeyError names the first such key."""
+        now = time.time()
+
+        def write(conn: sqlite3.Connection) -> list[tuple]:
+            rows = []
+            for key, _ in items:
+                row = conn.execute(
+                    f"SELECT {_COLUMNS} FROM outbox WHERE idempotency_key=?", (key,)
+                ).fetchone()
+                if row is None:
+                    raise KeyError(key)  # before any UPDATE: the savepoint holds nothing of this batch
+                rows.append(row)
+            for key, mc_evidence_id in items:
+                conn.execute(
+                    "UPDATE outbox SET state='acknowledged', acknowledged_at=COALESCE(acknowledged_at, ?),"
+                    " published_at=COALESCE(published_at, ?), mc_evidence_id=COALESCE(?, mc_evidence_id)"
+                    " WHERE idempotency_key=?",
+                    (now, now, mc_evidence_id, key),
+                )
+            return rows
+
+        return [_entry(row) for row in self.committer.run(write)]
+
     # -- reads ------------------------------------------------------------------------------
     def get(self, evidence_id: str) -> Entry | None:
         with self._lock:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, RootModel
 
 HEX64 = r"^[0-9a-f]{64}$"
 OUTBOX_STATES = ("pending", "published", "acknowledged")
@@ -131,6 +131,34 @@ class Receipt(BaseModel):
     )
     idempotency_key: str = Field(min_length=1)
     evidence_id: str | None = None
+
+
+MAX_RECEIPTS_PER_BATCH = 256
+_RECEIPT_EXAMPLE = {
+    "evidence_id": "ev_0123",
+    "idempotency_key": "k-1",
+    "digest": "0" * 64,
+    "stored_at": "2026-11-26T06:00:00Z",
+    "client_id": "companyos",
+}
+
+
+class ReceiptBatch(BaseModel):
+    """Several of MC's receipts in one callback, signed as a whole (docs/seam.md, "Batched
+    receipts"): applied all together or not at all."""
+
+    model_config = ConfigDict(
+        strict=True,
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"receipts": [_RECEIPT_EXAMPLE, {**_RECEIPT_EXAMPLE, "idempotency_key": "k-2"}]}]
+        },
+    )
+    receipts: list[Receipt] = Field(min_length=1, max_length=MAX_RECEIPTS_PER_BATCH)
+
+
+class ReceiptCallback(RootModel[Receipt | ReceiptBatch]):
+    """The receipt callback's body: one receipt (the original form) or a batch of them."""
 
 
 class Health(BaseModel):

@@ -1,7 +1,8 @@
-"""`POST /v1/callbacks/evidence-receipts`: MC's signed receipt marks an outbox entry acknowledged.
+"""`POST /v1/callbacks/evidence-receipts`: MC's signed receipt(s) mark outbox entries acknowledged.
 
 The signature is checked over the raw bytes before the body is parsed (companyos/receipts.py),
-so a forged or stale receipt changes nothing.
+so a forged or stale receipt changes nothing. The body is one receipt or a batch
+`{"receipts": [...]}` signed as a whole (docs/seam.md, "Batched receipts").
 """
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ from starlette.routing import Route
 
 from companyos import mutations
 from companyos import receipts as receipt_handling
-from companyos.api.context import services
-from companyos.api.models import Receipt
+from companyos.api.context import Services, services
+from companyos.api.models import ReceiptCallback
+from companyos.outbox import Entry
 from seam.openapi import Op, Param, Resp, problem
 from seam.problem import Problem, parse_json_object, read_body, require_json
 
@@ -24,13 +26,13 @@ log = logging.getLogger("companyos.api.receipts")
 
 
 async def evidence_receipt(request: Request) -> Response:
-    """MC's signed receipt for stored evidence: marks the outbox entry acknowledged."""
+    """MC's signed receipt(s) for stored evidence: marks the outbox entries acknowledged."""
     cos = services(request)
     require_json(request)
     body = await read_body(request, receipt_handling.MAX_RECEIPT_BYTES)
     unchecked = cos.mutations.active(mutations.RECEIPT_SIGNATURE_UNCHECKED)
     if cos.mutations.active(mutations.RECEIPT_APPLIED_BEFORE_VERIFY):  # test-only: the order matters
-        await run_in_threadpool(receipt_handling.apply, parse_json_object(body), cos.require_outbox())
+        await run_in_threadpool(_apply, parse_json_object(body), cos)
     try:
         receipt_handling.verify_signature(request.headers, body, cos.pin, unchecked=unchecked)
     except Problem:
@@ -38,13 +40,25 @@ async def evidence_receipt(request: Request) -> Response:
         if cos.key_watch is not None:
             cos.key_watch.suspect()  # a forgery, or MC changed its key: the next poll asks MC
         raise
-    receipt = parse_json_object(body)
+    doc = parse_json_object(body)
     if cos.mutations.active(mutations.RECEIPT_IGNORED):  # test-only: 204, but nothing recorded
         return Response(status_code=204)
-    entry = await run_in_threadpool(receipt_handling.apply, receipt, cos.require_outbox())
-    cos.metrics.evidence_receipts.labels("acknowledged").inc()
-    log.debug("receipt acknowledged %s (MC %s)", entry.evidence_id, entry.mc_evidence_id)
+    entries = await run_in_threadpool(_apply, doc, cos)
+    cos.metrics.evidence_receipts.labels("acknowledged").inc(len(entries))
+    cos.metrics.receipt_callbacks.labels("batch" if len(entries) > 1 else "single").inc()
+    log.debug("receipts acknowledged: %d", len(entries))
     return Response(status_code=204)
+
+
+def _apply(doc: dict, cos: Services) -> list[Entry]:
+    """One receipt or a batch, as the body says; a batch is refused as a whole (test-only
+    mutation `cos.receipt-batch-refused`: as a COS before batches, 422 for any batch)."""
+    outbox = cos.require_outbox()
+    if not receipt_handling.is_batch(doc):
+        return [receipt_handling.apply(doc, outbox)]
+    if cos.mutations.active(mutations.RECEIPT_BATCH_REFUSED):
+        return [receipt_handling.apply(doc, outbox)]
+    return receipt_handling.apply_batch(doc, outbox)
 
 
 ROUTES = [
@@ -55,8 +69,9 @@ OPERATIONS = [
         "POST",
         "/v1/callbacks/evidence-receipts",
         "evidence_receipt",
-        "MC's signed receipt for stored evidence: marks the outbox entry acknowledged",
-        request=Receipt,
+        "MC's signed receipt for stored evidence, or a batch of them signed as a whole: marks the"
+        " outbox entries acknowledged (a batch all or nothing)",
+        request=ReceiptCallback,
         params=(
             Param("X-MC-Timestamp", "header", {"type": "string", "pattern": "^[0-9]{1,12}$"}, True),
             Param(
@@ -70,8 +85,8 @@ OPERATIONS = [
         responses={
             204: Resp("acknowledged"),
             401: problem(401, "bad_signature"),
-            404: problem(404, "unknown_evidence"),
-            422: problem(422, "invalid_receipt"),
+            404: problem(404, "unknown_evidence (a batch: `field` names the item; nothing applied)"),
+            422: problem(422, "invalid_receipt (a batch: `field` names the item; nothing applied)"),
         },
         problems=(400, 408, 413, 415, 503),
         tags=("evidence",),
