@@ -4,7 +4,8 @@ Two small classes, each with the target URL injected, so the Pact consumer tests
 can point them at a mock provider and MC's delivery loop / admin proxy can point
 them at a real COS:
 
-- `ReceiptSender` POSTs a signed evidence receipt (seam.receipts) to a callback URL.
+- `ReceiptSender` POSTs a signed evidence receipt (seam.receipts) to a callback URL — one receipt,
+  or a batch `{"receipts": [...]}` (`encode_batch`) signed as a whole, the same way.
 - `AttestationReader` reads COS `GET /v1/attestation`, optionally conditional.
 
 Both offer a sync method (for tests and scripts) and an async twin (for MC's loop).
@@ -31,6 +32,12 @@ def encode_receipt(receipt: dict[str, Any] | bytes) -> bytes:
     if isinstance(receipt, bytes):
         return receipt
     return json.dumps(receipt, sort_keys=True, separators=(",", ":")).encode("utf-8")
+
+
+def encode_batch(receipts: list[dict[str, Any] | bytes]) -> bytes:
+    """A batch body `{"receipts":[…]}`: each receipt's exact bytes, compact (docs/seam.md,
+    "Batched receipts"); signed as a whole like a single receipt."""
+    return b'{"receipts":[' + b",".join(encode_receipt(r) for r in receipts) + b"]}"
 
 
 class ReceiptSender:

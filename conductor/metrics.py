@@ -35,6 +35,14 @@ class Metrics:
             "mc_receipts_given_up", "Receipts abandoned after the last attempt", registry=r
         )
         self.receipts_pending = Gauge("mc_receipts_pending", "Receipts awaiting delivery", registry=r)
+        self.receipt_callbacks = Counter(
+            "mc_receipt_callbacks",
+            "Receipt callbacks sent (each carries one receipt or a batch)",
+            ["form"],
+            registry=r,
+        )
+        for form in ("single", "batch"):
+            self.receipt_callbacks.labels(form)
         self.test_hooks_active = Gauge(
             "test_hooks_active", "Test-only switches active in this process (1 each).", ["hook"], registry=r
         )

@@ -180,3 +180,86 @@ def test_companyos_client_classes_standalone(receiver: Receiver) -> None:
     assert AttestationReader(receiver.url).get(if_none_match=reply.etag).status == 304
     offline = httpx.MockTransport(lambda request: httpx.Response(503))
     assert AttestationReader("http://127.0.0.1:1", transport=offline).get().status == 503
+
+
+# -- batched receipts (docs/seam.md, "Batched receipts") -------------------------------------------
+def store_pending(make_app: AppFactory, n: int, prefix: str) -> list[dict]:
+    """n evidences stored by an MC with no callback URL (their receipts wait, unattempted); the
+    next MC on the same data dir resumes them all at start, before its first callback."""
+    with TestClient(make_app(**FAST), base_url=BASE) as c:
+        tok = get_token(c)
+        return [
+            post_evidence(c, tok, f"{prefix}-{i}", evidence_doc(release=f"{prefix}.{i}")).json()
+            for i in range(n)
+        ]
+
+
+def metric(c: TestClient, line_start: str) -> float:
+    text = c.get("/metrics").text
+    return float(next(line.rsplit(" ", 1)[1] for line in text.splitlines() if line.startswith(line_start)))
+
+
+def test_pending_receipts_go_in_one_signed_batch(make_app: AppFactory, receiver: Receiver) -> None:
+    created = store_pending(make_app, 5, "rb")
+    with TestClient(make_app(callback_url=receiver.url + CALLBACK_PATH, **FAST), base_url=BASE) as c:
+        got = receiver.next()
+        key, kid = mc_public(c)
+        verify_receipt(got.headers, got.body, key, kid)  # one signature over the whole batch
+        batch = json.loads(got.body)
+        assert list(batch) == ["receipts"]
+        assert [r["evidence_id"] for r in batch["receipts"]] == [e["evidence_id"] for e in created]
+        assert batch["receipts"][0] == {
+            "evidence_id": created[0]["evidence_id"],
+            "idempotency_key": "rb-0",
+            "digest": canonical_sha256(evidence_doc(release="rb.0")),
+            "stored_at": created[0]["received_at"],
+            "client_id": "companyos",
+        }
+        for e in created:
+            wait_for(lambda e=e: receipt_state(c, e["evidence_id"]) == "delivered")
+        assert receiver.requests.empty()
+        assert metric(c, 'mc_receipt_callbacks_total{form="batch"}') == 1.0
+        assert metric(c, 'mc_receipt_callbacks_total{form="single"}') == 0.0
+        assert metric(c, "mc_receipts_delivered_total") == 5.0
+
+
+def test_batches_are_bounded(make_app: AppFactory, receiver: Receiver) -> None:
+    created = store_pending(make_app, 70, "rbig")
+    with TestClient(make_app(callback_url=receiver.url + CALLBACK_PATH, **FAST), base_url=BASE) as c:
+        sizes = [len(json.loads(receiver.next().body)["receipts"]) for _ in range(2)]
+        assert sizes == [64, 6]
+        wait_for(lambda: metric(c, "mc_receipts_delivered_total") == 70.0)
+        assert all(receipt_state(c, e["evidence_id"]) == "delivered" for e in created)
+
+
+def test_a_refused_batch_falls_back_to_single_receipts(make_app: AppFactory, receiver: Receiver) -> None:
+    receiver.statuses.extend([422, 204, 404])  # a COS without batches; then one unknown key
+    created = store_pending(make_app, 3, "rfb")
+    url = receiver.url + CALLBACK_PATH
+    with TestClient(make_app(callback_url=url, receipt_max_attempts=2, **FAST), base_url=BASE) as c:
+        assert "receipts" in json.loads(receiver.next().body)
+        singles = [json.loads(receiver.next().body) for _ in range(3)]
+        assert sorted(s["idempotency_key"] for s in singles) == ["rfb-0", "rfb-1", "rfb-2"]
+        # the one COS refused (404) is retried alone, in the single form, within its own budget
+        retried = json.loads(receiver.next().body)
+        assert retried in singles
+        wait_for(lambda: all(receipt_state(c, e["evidence_id"]) == "delivered" for e in created))
+        assert metric(c, 'mc_receipt_callbacks_total{form="batch"}') == 1.0
+        assert metric(c, 'mc_receipt_callbacks_total{form="single"}') == 4.0
+        assert metric(c, "mc_receipts_failed_total") == 1.0
+        items = c.get("/admin/evidence", headers=ADMIN).json()["items"]
+        assert sorted(i["receipt"]["attempts"] for i in items) == [1, 1, 2]  # the batch was no attempt
+
+
+def test_a_failed_batch_is_retried_as_a_batch_counting_each_receipt(
+    make_app: AppFactory, receiver: Receiver
+) -> None:
+    receiver.statuses.extend([503])
+    created = store_pending(make_app, 3, "r5xx")
+    with TestClient(make_app(callback_url=receiver.url + CALLBACK_PATH, **FAST), base_url=BASE) as c:
+        first, second = receiver.next(), receiver.next()
+        assert json.loads(first.body) == json.loads(second.body)
+        wait_for(lambda: all(receipt_state(c, e["evidence_id"]) == "delivered" for e in created))
+        items = c.get("/admin/evidence", headers=ADMIN).json()["items"]
+        assert [i["receipt"]["attempts"] for i in items] == [2, 2, 2]
+        assert metric(c, "mc_receipts_failed_total") == 3.0
