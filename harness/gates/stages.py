@@ -84,10 +84,16 @@ def _pytest_counts(text: str) -> tuple[int, int]:
     return counts.get("passed", 0), counts.get("failed", 0) + counts.get("error", 0) + counts.get("errors", 0)
 
 
+# pytest-xdist: most unit time is spent waiting on the processes tests start (services, behave,
+# k6), so two workers halve the stage even on two cores; whole files per worker keep module
+# fixtures (the alert chain's servers, the report's browser) started once (docs/decisions.md).
+UNIT_WORKERS = ["-n", "2", "--dist", "loadfile"]
+
+
 def unit() -> StageResult:
     t0 = time.monotonic()
     code, text = _run(
-        [PY, "-m", "pytest", "tests", "-q", "-p", "no:cacheprovider"],
+        [PY, "-m", "pytest", "tests", "-q", "-p", "no:cacheprovider", *UNIT_WORKERS],
         REPORTS / "stages" / "unit.log",
     )
     passed, failed = _pytest_counts(text)
