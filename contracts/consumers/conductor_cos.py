@@ -1,11 +1,14 @@
 """Consumer `maestro-conductor` → provider `companyos`, driving MC's `ReceiptSender` and `AttestationReader`.
 
 What MC relies on from COS: a receipt signed with MC's key is taken (204), one signed with any
-other key is refused (401, nothing changes), and `GET /v1/attestation` answers with strong
-validators and 304. Provider states (contracts/providers/companyos.py):
+other key is refused (401, nothing changes), a batch of receipts signed as a whole is taken (204),
+and `GET /v1/attestation` answers with strong validators and 304. Provider states
+(contracts/providers/companyos.py):
 
 - "COS holds evidence awaiting MC's receipt" {idempotency_key, receipt}
   → `receiptTimestamp`, `receiptSignature` (by the key COS pins), `untrustedSignature`
+- "COS holds evidence awaiting MC's receipts" {receipts} (a batch)
+  → `receiptTimestamp`, `receiptSignature` over the whole batch body
 - "COS enforces a policy pack" (standalone: its local pack) → `attestationEtag`, `packDigest`
 - "COS enforces the pack revision MC serves" {pack, revision} (integrated: COS fetched, verified
   and reloaded that revision from a real MC) → `packDigest`
@@ -21,7 +24,13 @@ from __future__ import annotations
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from pact import Pact, match
 
-from conductor.companyos_client import ATTESTATION_PATH, RECEIPT_PATH, AttestationReader, ReceiptSender
+from conductor.companyos_client import (
+    ATTESTATION_PATH,
+    RECEIPT_PATH,
+    AttestationReader,
+    ReceiptSender,
+    encode_batch,
+)
 from contracts import COS, MC, examples
 from contracts.consumers import ConsumerSuite
 from contracts.dsl import (
@@ -42,6 +51,7 @@ SUITE = ConsumerSuite(MC, COS)
 case = SUITE.case
 
 RECEIPT_AWAITED = "COS holds evidence awaiting MC's receipt"
+RECEIPTS_AWAITED = "COS holds evidence awaiting MC's receipts"
 POLICY_ENFORCED = "COS enforces a policy pack"
 MC_PACK_ENFORCED = "COS enforces the pack revision MC serves"
 MC_REVISION = "contract-r2"
@@ -112,6 +122,28 @@ def receipt_signed_by_another_key(pact: Pact) -> None:
     with pact.serve(addr=MOCK_HOST) as srv:
         response = ReceiptSender.for_base_url(str(srv.url), Ed25519PrivateKey.generate()).send(receipt)
     assert response.status_code == 401 and response.json()["reason"] == "bad_signature", response.text
+
+
+@case
+def receipt_batch_signed_by_mc(pact: Pact) -> None:
+    """MC's batched form (docs/seam.md, "Batched receipts"): one callback, one signature."""
+    receipts = [_receipt(f"contract-receipt-batch-{n}", 10 + n) for n in range(2)]
+    description = "a batch of evidence receipts signed as a whole with the key COS pins for MC"
+    example_sig = f"keyid=exampleKeyId0001,alg=ed25519,sig={examples.example_signature(description)}"
+    (
+        pact.upon_receiving(description)
+        .given(RECEIPTS_AWAITED, receipts=receipts)
+        .with_request("POST", RECEIPT_PATH)
+        .with_header("Content-Type", JSON)
+        .with_header("X-MC-Timestamp", from_state(EXAMPLE_TIMESTAMP, "${receiptTimestamp}", UNIX_SECONDS))
+        .with_header("X-MC-Signature", from_state(example_sig, "${receiptSignature}", RECEIPT_SIGNATURE))
+        .with_body({"receipts": [_receipt_body(r) for r in receipts]}, JSON)
+        .will_respond_with(204)
+    )
+    with pact.serve(addr=MOCK_HOST) as srv:
+        sender = ReceiptSender.for_base_url(str(srv.url), Ed25519PrivateKey.generate())
+        response = sender.send(encode_batch(receipts))
+    assert response.status_code == 204, response.text
 
 
 def attestation_body(revision: str = "local", source: str = "local", verified: bool = False) -> dict:

@@ -37,7 +37,7 @@ from argon2 import PasswordHasher
 from companyos.policy_store import build_local_pack
 from companyos.settings import DEFAULT_LOCAL_PACK_DIR
 from companyos.users import write_users
-from conductor.companyos_client import ReceiptSender
+from conductor.companyos_client import ReceiptSender, encode_batch
 from contracts import COS, MC, examples
 from contracts.dsl import canonical
 from contracts.providers import Running, await_ready, spawn
@@ -77,6 +77,7 @@ class CompanyOSStates:
                 MC_PACK_ENFORCED: State(self.mc_pack_enforced),
                 "evidence was accepted under an idempotency key": State(self.evidence_accepted),
                 "COS holds evidence awaiting MC's receipt": State(self.receipt_awaited, fresh=True),
+                "COS holds evidence awaiting MC's receipts": State(self.receipts_awaited, fresh=True),
             }
         )
 
@@ -163,6 +164,14 @@ class CompanyOSStates:
             "receiptSignature": headers["X-MC-Signature"],
             "untrustedSignature": forged["X-MC-Signature"],
         }
+
+    def receipts_awaited(self, params: dict[str, Any]) -> dict[str, Any]:
+        """A batch: one accepted evidence per receipt, the batch body signed as a whole."""
+        for receipt in params["receipts"]:
+            key = receipt["idempotency_key"]
+            self._submit(examples.evidence(900, release=f"receipt {key}"[:128]), key)
+        _, headers = self._pinned.prepare(encode_batch(params["receipts"]))
+        return {"receiptTimestamp": headers["X-MC-Timestamp"], "receiptSignature": headers["X-MC-Signature"]}
 
 
 def _cos_argv(port: int, data_dir: Path, users_file: Path, pin_file: Path, *extra: str) -> list[str]:
