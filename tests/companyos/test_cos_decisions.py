@@ -147,6 +147,7 @@ def test_test_latency_is_added_to_the_read_and_write_paths(start_cos) -> None:
 def test_prepared_engine_decides_fast_and_rejects_broken_packs() -> None:
     """The per-request cost is a clone + eval of a prepared engine, not a parse."""
     policy = load(build_local_pack(DEFAULT_LOCAL_PACK_DIR, "p"), source="local", signature_verified=False)
+    policy.memo = None  # time the engine itself, not the decision memo
     doc = {"subject": {"user": "qa", "roles": ["developer"]}, "action": "read"}
     n = 2000
     started = time.perf_counter()
