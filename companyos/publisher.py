@@ -16,6 +16,13 @@ Outcomes of one send:
 Retry delays come from tenacity's exponential-with-jitter wait, bounded by
 the backoff cap, and are stored per entry so they survive a restart; the
 first success after a failure makes every backed-off entry due at once.
+
+Why a rolling window: up to `concurrency` publishes (default 8) are in flight
+at once on the client's one keep-alive connection pool, and a slot is refilled
+from the outbox as soon as its send ends — one slow or timing-out send holds
+one slot, never the rest of the queue. An entry is never in flight twice. MC
+does not promise an order (docs/seam.md) and the idempotency key makes every
+send of an entry the same one, so nothing depends on which finishes first.
 """
 
 from __future__ import annotations
@@ -74,6 +81,7 @@ class EvidencePublisher:
         self._wait = retry_wait(backoff_cap_s)
         self._concurrency = max(1, concurrency)
         self._wake = asyncio.Event()
+        self._in_flight: dict[str, asyncio.Task[None]] = {}  # evidence id → its publish, one at a time
         self._failing = False
         self._mutations = mutations or Mutations()
 
@@ -82,36 +90,62 @@ class EvidencePublisher:
         self._wake.set()
 
     async def run(self) -> None:
-        while True:
-            try:
-                self._wake.clear()  # before the query: a notify() after it must wake the wait below
-                batch = await run_in_threadpool(self._outbox.due, time.time(), self._concurrency * 4)
-                if batch:
-                    await self._publish_batch(batch)
-                    continue
-                await self._sleep_until_due()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # a bug or a storage error must not end publishing
-                log.error("publisher loop error: %s", type(exc).__name__)
-                await asyncio.sleep(1.0)
+        """Keep up to `concurrency` publishes in flight, refilling a slot as soon as one ends."""
+        try:
+            while True:
+                try:
+                    self._wake.clear()  # before the query: a notify() or a finished send wakes the wait
+                    if await self._fill_slots():
+                        continue
+                    if self._in_flight:
+                        await self._wait_for_wake(IDLE_WAKE_S)  # a finished send or a notify wakes us
+                    else:
+                        await self._sleep_until_due()
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:  # a bug or a storage error must not end publishing
+                    log.error("publisher loop error: %s", type(exc).__name__)
+                    await asyncio.sleep(1.0)
+        finally:
+            tasks = list(self._in_flight.values())
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
 
-    async def _publish_batch(self, batch: list[Entry]) -> None:
-        sem = asyncio.Semaphore(self._concurrency)
+    async def _fill_slots(self) -> bool:
+        """Start publishes for due entries not already in flight; True if any was started."""
+        free = self._concurrency - len(self._in_flight)
+        if free <= 0:
+            return False
+        due = await run_in_threadpool(self._outbox.due, time.time(), free + len(self._in_flight))
+        fresh = [e for e in due if e.evidence_id not in self._in_flight][:free]
+        for entry in fresh:
+            task = asyncio.get_running_loop().create_task(self._publish_in_slot(entry))
+            self._in_flight[entry.evidence_id] = task
+        return bool(fresh)
 
-        async def one(entry: Entry) -> None:
-            async with sem:
-                await self.publish_one(entry)
+    async def _publish_in_slot(self, entry: Entry) -> None:
+        try:
+            await self.publish_one(entry)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # the entry stays pending: the next due query picks it up again
+            log.error("publish of %s failed: %s", entry.evidence_id, type(exc).__name__)
+            await asyncio.sleep(1.0)
+        finally:
+            self._in_flight.pop(entry.evidence_id, None)
+            self._wake.set()  # a slot is free
 
-        await asyncio.gather(*(one(e) for e in batch))
-
-    async def _sleep_until_due(self) -> None:
-        next_at = await run_in_threadpool(self._outbox.next_due_at)
-        timeout = IDLE_WAKE_S if next_at is None else min(IDLE_WAKE_S, max(0.0, next_at - time.time()))
+    async def _wait_for_wake(self, timeout: float) -> None:
         try:
             await asyncio.wait_for(self._wake.wait(), timeout=max(timeout, 0.01))
         except TimeoutError:
             pass
+
+    async def _sleep_until_due(self) -> None:
+        next_at = await run_in_threadpool(self._outbox.next_due_at)
+        timeout = IDLE_WAKE_S if next_at is None else min(IDLE_WAKE_S, max(0.0, next_at - time.time()))
+        await self._wait_for_wake(timeout)
 
     async def publish_one(self, entry: Entry) -> str:
         """Send one entry once; record the outcome. Returns published|replayed|retry|rejected."""

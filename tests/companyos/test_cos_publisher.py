@@ -200,3 +200,62 @@ def test_crash_leftover_in_flight_markers_are_cleared_at_open(tmp_path) -> None:
         assert box.begin("k", "d").__class__.__name__ == "Fresh"  # not 409 for a minute
     finally:
         box.close()
+
+
+class HeldClient:
+    """publish_evidence that holds one key until released and records how many sends overlap."""
+
+    def __init__(self, held_key: str) -> None:
+        self.held_key = held_key
+        self.release = asyncio.Event()
+        self.calls: list[str] = []
+        self.in_flight = 0
+        self.peak = 0
+
+    async def publish_evidence(self, body: bytes, key: str, *, token: str | None = None) -> PublishResult:
+        self.calls.append(key)
+        self.in_flight += 1
+        self.peak = max(self.peak, self.in_flight)
+        try:
+            if key == self.held_key:
+                await self.release.wait()
+            else:
+                await asyncio.sleep(0.01)
+            return result(201, body={"evidence_id": f"ev_{key}"})
+        finally:
+            self.in_flight -= 1
+
+
+def test_a_slow_send_holds_one_slot_not_the_queue(outbox) -> None:
+    """Rolling window: with 2 slots, 11 entries are published while the first one hangs; no entry
+    is sent twice at once, and never more than 2 sends overlap."""
+    ids = [put(outbox, f"k{i}") for i in range(12)]
+    client = HeldClient("k0")
+    pub = EvidencePublisher(
+        client,  # type: ignore[arg-type]
+        StaticTokens(),  # type: ignore[arg-type]
+        outbox,
+        Metrics(),
+        RuntimeStatus("integrated"),
+        backoff_cap_s=2.0,
+        concurrency=2,
+    )
+
+    async def scenario() -> None:
+        runner = asyncio.create_task(pub.run())
+        deadline = time.monotonic() + 10
+        while outbox.counts()["published"] < 11:
+            assert time.monotonic() < deadline, f"stuck behind the slow send: {outbox.counts()}"
+            await asyncio.sleep(0.02)
+        assert outbox.get(ids[0]).state == "pending" and client.calls.count("k0") == 1
+        client.release.set()
+        while outbox.counts()["published"] < 12:
+            assert time.monotonic() < deadline
+            await asyncio.sleep(0.02)
+        runner.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await runner
+
+    asyncio.run(scenario())
+    assert sorted(client.calls) == sorted(f"k{i}" for i in range(12))  # each exactly once
+    assert client.peak == 2
