@@ -61,6 +61,10 @@ class _Lane:
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     task: asyncio.Task[None] | None = None
 
+    def due(self, now: float) -> list[_Due]:
+        """The queued receipts due at `now`, in the order they were stored."""
+        return sorted((d for d in self.queued.values() if d.not_before <= now), key=lambda d: d.seq)
+
 
 def take_batch(due: list[_Due]) -> list[_Due]:
     """The oldest due receipts that fit one callback (count and bytes); at least one."""
@@ -158,8 +162,7 @@ class ReceiptDispatcher:
         while True:
             lane.wake.clear()  # before looking: an _enqueue after this wakes the wait below
             now = loop.time()
-            due = sorted((d for d in lane.queued.values() if d.not_before <= now), key=lambda d: d.seq)
-            if not due:
+            if not lane.due(now):
                 waits = [d.not_before - now for d in lane.queued.values()]
                 try:
                     await asyncio.wait_for(lane.wake.wait(), timeout=min(waits) if waits else None)
@@ -174,7 +177,7 @@ class ReceiptDispatcher:
                 log.debug("%d receipt(s) for %s wait for a callback URL", len(lane.queued), client_id)
                 lane.queued.clear()
                 continue
-            batch = take_batch(due)
+            batch = take_batch(lane.due(loop.time()))  # with what was enqueued while we asked
             for d in batch:
                 del lane.queued[d.receipt.evidence_id]
                 lane.in_flight.add(d.receipt.evidence_id)
