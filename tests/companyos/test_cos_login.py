@@ -96,7 +96,9 @@ def test_protected_endpoints_reject_bad_tokens(standalone, method, path, body, k
 
 
 def test_a_short_lived_token_expires(standalone) -> None:
-    r = httpx.post(f"{standalone.url}/v1/login", json={"username": "qa", "password": QA[1], "ttl_s": 1})
+    # JWT times are whole seconds (iat/exp floored): a 1 s token may expire milliseconds after issue,
+    # so the shortest token this test can rely on for one request is 2 s (it lives (1, 2] s).
+    r = httpx.post(f"{standalone.url}/v1/login", json={"username": "qa", "password": QA[1], "ttl_s": 2})
     token = r.json()["access_token"]
     doc = {"subject": {"user": "qa", "roles": ["viewer"]}, "action": "read"}
     assert httpx.post(f"{standalone.url}/v1/authorize", json=doc, headers=bearer(token)).status_code == 200
