@@ -10,7 +10,7 @@ from a clean slate — all over HTTP, so the same suite works against any MC.
 from __future__ import annotations
 
 import asyncio
-from collections import Counter
+import re
 from typing import Any
 
 import httpx
@@ -20,9 +20,16 @@ from starlette.routing import Route
 
 from conductor.auth import Authenticator, ClientRegistry, token_response
 from conductor.companyos_client import AttestationReader
-from conductor.evidence_store import EvidenceStore
+from conductor.evidence_store import EvidenceRecord, EvidenceStore
 from conductor.metrics import Metrics
-from conductor.models import CallbackRequest, MintRequest, RevisionRequest
+from conductor.models import (
+    CURSOR,
+    LEDGER_PAGE_MAX,
+    CallbackRequest,
+    EvidenceQuery,
+    MintRequest,
+    RevisionRequest,
+)
 from conductor.mutations import Mutations
 from conductor.packs import PACK_NAME, PackStore, validate_files
 from conductor.receipts import ReceiptDispatcher
@@ -33,11 +40,35 @@ from seam.problem import Problem
 from seam.tokens import TokenIssuer
 
 ADMIN_BODY_LIMIT = 2 * 1024 * 1024
+_CURSOR = re.compile(CURSOR)
+_LIMIT = re.compile(r"^[0-9]{1,4}$")
 
 
 async def _json(request: Request) -> dict[str, Any]:
     problem.require_json(request)
     return problem.parse_json_object(await problem.read_body(request, ADMIN_BODY_LIMIT))
+
+
+def _page_params(request: Request) -> tuple[int, int]:
+    """`after` (a cursor from an earlier answer, default: the start) and `limit` (1..1000, default
+    1000) of a ledger listing, or a 400 naming the bad one."""
+    after = request.query_params.get("after", "0")
+    if not _CURSOR.fullmatch(after):
+        raise Problem(400, "invalid_cursor", "after must be a cursor from an earlier answer", field="after")
+    limit = request.query_params.get("limit", str(LEDGER_PAGE_MAX))
+    if not _LIMIT.fullmatch(limit) or not 1 <= int(limit) <= LEDGER_PAGE_MAX:
+        reason = f"limit must be an integer in 1..{LEDGER_PAGE_MAX}"
+        raise Problem(400, "invalid_limit", reason, field="limit")
+    return int(after), int(limit)
+
+
+def _page(rows: list[tuple[int, EvidenceRecord]], limit: int) -> dict[str, Any]:
+    """Items with their cursors, and `next`: the last one's cursor if the page is full (there may be
+    more now), else null. A poller resumes from the last item's own cursor."""
+    return {
+        "items": [{**record.to_json(), "cursor": str(cursor)} for cursor, record in rows],
+        "next": str(rows[-1][0]) if len(rows) == limit else None,
+    }
 
 
 def routes(
@@ -73,17 +104,27 @@ def routes(
         )
 
     async def list_evidence(request: Request) -> Response:
+        """One page of everything MC holds (oldest first); the whole store's counts by index."""
         auth.require_admin(request)
-        records = await asyncio.to_thread(store.all)
-        by_key = Counter(r.idempotency_key for r in records)
-        return JSONResponse(
-            {
-                "total": len(records),
-                "distinct_keys": len(by_key),
-                "by_key": dict(by_key),
-                "items": [r.to_json() for r in records],
-            }
-        )
+        after, limit = _page_params(request)
+
+        def read() -> dict[str, Any]:
+            rows = store.page(after, limit)
+            total, distinct_keys = store.counts()
+            by_key = store.key_counts(sorted({record.idempotency_key for _, record in rows}))
+            return {"total": total, "distinct_keys": distinct_keys, "by_key": by_key, **_page(rows, limit)}
+
+        return JSONResponse(await asyncio.to_thread(read))
+
+    async def query_evidence(request: Request) -> Response:
+        """A ledger check: the records of these keys or digests, by index (cost flat with history)."""
+        auth.require_admin(request)
+        body = parse(EvidenceQuery, await _json(request), reason="invalid_request")
+        if not body.keys and not body.digests:
+            raise Problem(422, "invalid_request", "name at least one key or digest", field="keys")
+        after = int(body.after or 0)
+        rows = await asyncio.to_thread(store.matching, body.keys, body.digests, after, body.limit)
+        return JSONResponse(_page(rows, body.limit))
 
     async def mint_token(request: Request) -> Response:
         auth.require_admin(request)
@@ -138,6 +179,7 @@ def routes(
     return [
         Route("/admin/packs/{pack}/revisions", publish_revision, methods=["POST"]),
         Route("/admin/evidence", list_evidence, methods=["GET"]),
+        Route("/admin/evidence/query", query_evidence, methods=["POST"]),
         Route("/admin/tokens", mint_token, methods=["POST"]),
         Route("/admin/clients/{client_id}/callback", set_callback, methods=["PUT"]),
         Route("/admin/clients/{client_id}/attestation", client_attestation, methods=["GET"]),

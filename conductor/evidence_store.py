@@ -58,6 +58,10 @@ SCHEMA = (
         base_url TEXT
     )
     """,
+    # The admin ledger query looks records up by document digest or by key alone (any client):
+    # index searches, so a check costs the same with a million old records (docs/decisions.md).
+    "CREATE INDEX IF NOT EXISTS evidence_by_digest ON evidence(digest)",
+    "CREATE INDEX IF NOT EXISTS evidence_by_key ON evidence(idempotency_key)",
 )
 
 
@@ -101,6 +105,11 @@ _RECORD_SQL = """
            r.state, COALESCE(r.attempts, 0)
     FROM evidence e LEFT JOIN receipts r ON r.evidence_id = e.id
 """
+
+
+# The ledger queries' rows: the record's rowid first (the cursor: a rowid table's B-tree key, assigned
+# in commit order, so a page "after" it misses nothing committed later; MC never VACUUMs).
+_CURSOR_SQL = _RECORD_SQL.replace("SELECT e.id", "SELECT e.rowid, e.id", 1)
 
 
 def _record(row: tuple) -> EvidenceRecord:
@@ -313,3 +322,40 @@ class EvidenceStore:
             conn.execute("DELETE FROM evidence")
             conn.execute("DELETE FROM receipts")
             self.ledger.reset()
+
+    # -- ledger queries (admin): bounded pages, each an index search --------------------------
+    def page(self, after: int, limit: int) -> list[tuple[int, EvidenceRecord]]:
+        """Up to `limit` records stored after cursor `after`, oldest first, with their cursors."""
+        rows = self._db.execute(_CURSOR_SQL + " WHERE e.rowid > ? ORDER BY e.rowid LIMIT ?", (after, limit))
+        return [(row[0], _record(row[1:])) for row in rows]
+
+    def matching(
+        self, keys: list[str], digests: list[str], after: int, limit: int
+    ) -> list[tuple[int, EvidenceRecord]]:
+        """Records (any client) with one of these idempotency keys or document digests, after
+        cursor `after`, oldest first, at most `limit`: two index searches, never a scan."""
+        wanted = " UNION ".join(
+            f"SELECT rowid FROM evidence WHERE {column} IN ({','.join('?' * len(values))})"
+            for column, values in (("idempotency_key", keys), ("digest", digests))
+            if values
+        )
+        rows = self._db.execute(
+            _CURSOR_SQL + f" WHERE e.rowid IN ({wanted}) AND e.rowid > ? ORDER BY e.rowid LIMIT ?",
+            (*keys, *digests, after, limit),
+        )
+        return [(row[0], _record(row[1:])) for row in rows]
+
+    def counts(self) -> tuple[int, int]:
+        """(records, distinct idempotency keys): counted on the key index, no document is read."""
+        return self._db.execute("SELECT COUNT(*), COUNT(DISTINCT idempotency_key) FROM evidence")[0]
+
+    def key_counts(self, keys: list[str]) -> dict[str, int]:
+        """How many records each of these keys has (across clients), by index search."""
+        if not keys:
+            return {}
+        rows = self._db.execute(
+            "SELECT idempotency_key, COUNT(*) FROM evidence"
+            f" WHERE idempotency_key IN ({','.join('?' * len(keys))}) GROUP BY idempotency_key",
+            tuple(keys),
+        )
+        return dict(rows)

@@ -149,11 +149,48 @@ class RevisionPublished(BaseModel):
     signing: str
 
 
+LEDGER_PAGE_MAX = 1000  # items per ledger answer: the default and the most a client may ask for
+LEDGER_QUERY_MAX = 1000  # keys, and digests, one ledger query may name
+CURSOR = r"^[0-9]{1,18}$"  # a record's place in the store (its rowid): opaque to clients
+_IDEMPOTENCY_KEY = r"^[\x21-\x7e]{1,255}$"
+
+
+class LedgerItem(EvidenceRecord):
+    cursor: str = Field(pattern=CURSOR, description="resume after this record with after=<cursor>")
+
+
 class AdminEvidence(BaseModel):
+    """One page of the ledger, oldest first. `by_key` counts (in the whole store) the keys on
+    this page only; `total`/`distinct_keys` are the whole store's (index counts)."""
+
     total: int = Field(ge=0)
     distinct_keys: int = Field(ge=0)
     by_key: dict[str, int]
-    items: list[EvidenceRecord]
+    items: list[LedgerItem]
+    next: str | None = Field(pattern=CURSOR, description="null: no more records now")
+
+
+class EvidenceQuery(BaseModel):
+    """A ledger check: MC's records (any client) with one of these keys or document digests."""
+
+    model_config = ConfigDict(
+        strict=True,
+        extra="forbid",
+        json_schema_extra={"examples": [{"keys": ["qa-1"], "digests": ["0" * 64], "limit": 100}]},
+    )
+    keys: list[Annotated[str, Field(pattern=_IDEMPOTENCY_KEY)]] = Field(
+        default_factory=list, max_length=LEDGER_QUERY_MAX
+    )
+    digests: list[Annotated[str, Field(pattern=HEX64)]] = Field(
+        default_factory=list, max_length=LEDGER_QUERY_MAX
+    )
+    limit: int = Field(default=LEDGER_PAGE_MAX, ge=1, le=LEDGER_PAGE_MAX)
+    after: str | None = Field(default=None, pattern=CURSOR, description="a cursor from an earlier answer")
+
+
+class EvidenceQueryAnswer(BaseModel):
+    items: list[LedgerItem]
+    next: str | None = Field(pattern=CURSOR, description="null: no more matching records now")
 
 
 class MintRequest(BaseModel):

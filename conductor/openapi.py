@@ -15,13 +15,17 @@ from starlette.routing import BaseRoute
 
 from conductor import SERVICE, __version__
 from conductor.models import (
+    CURSOR,
     DIGEST_QUERY_SCHEMA,
+    LEDGER_PAGE_MAX,
     PACK_NAME_SCHEMA,
     AdminEvidence,
     CallbackConfigured,
     CallbackRequest,
     ClientAttestation,
     DsseEnvelope,
+    EvidenceQuery,
+    EvidenceQueryAnswer,
     EvidenceRecord,
     EvidenceStored,
     GraphQLRequest,
@@ -212,9 +216,37 @@ ADMIN = [
         "GET",
         "/admin/evidence",
         "admin_evidence",
-        "Evidence received, with counts per idempotency key",
-        responses={200: Resp("ledger", AdminEvidence)},
+        "Evidence received, a page at a time (oldest first), with the whole store's counts",
+        params=(
+            Param(
+                "after", "query", {"type": "string", "pattern": CURSOR}, description="a cursor (default: 0)"
+            ),
+            Param(
+                "limit",
+                "query",
+                {"type": "integer", "minimum": 1, "maximum": LEDGER_PAGE_MAX},
+                description=f"items per page (default and most: {LEDGER_PAGE_MAX})",
+            ),
+        ),
+        responses={
+            200: Resp("one page of the ledger", AdminEvidence),
+            400: problem(400, "invalid_cursor|invalid_limit (field named)"),
+        },
         security=("admin",),
+        tags=("admin",),
+    ),
+    Op(
+        "POST",
+        "/admin/evidence/query",
+        "query_evidence",
+        "The records (any client) of these idempotency keys or document digests, by index",
+        request=EvidenceQuery,
+        responses={
+            200: Resp("matching records, oldest first", EvidenceQueryAnswer),
+            422: problem(422, "invalid_request (field named)"),
+        },
+        security=("admin",),
+        problems=_BODY,
         tags=("admin",),
     ),
     Op(

@@ -73,8 +73,9 @@ def expect_each_accepted(world: World) -> None:
     assert not refused, f"COS refused {len(refused)} of {len(subs)}: {refused}"
 
 
-def _mc_items(world: World) -> list[dict[str, Any]]:
-    return world.mc().ledger().get("items", [])
+def _mc_items(world: World, accepted: dict[str, str]) -> list[dict[str, Any]]:
+    """MC's records with one of these keys or digests: a query by index, not the whole ledger."""
+    return world.mc().ledger_of(sorted(accepted), sorted(set(accepted.values())))
 
 
 @dataclass
@@ -131,10 +132,7 @@ class Reconciliation:
 
 def evidence_ledger(world: World, accepted: dict[str, str], written: int | None = None) -> Reconciliation:
     """MC's records of these documents now: every record with one of their digests or keys."""
-    digests = set(accepted.values())
-    records = [
-        r for r in _mc_items(world) if r.get("digest") in digests or r.get("idempotency_key") in accepted
-    ]
+    records = _mc_items(world, accepted)
     return Reconciliation(
         written=len(accepted) if written is None else written, accepted=accepted, records=records
     )

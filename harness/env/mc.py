@@ -18,6 +18,9 @@ import httpx
 from harness.env.environments import Environment
 from harness.kit.recorder import Recorder
 
+QUERY_MAX = 1000  # keys, and digests, per ledger query (MC's bound: conductor/models.py)
+MAX_PAGES = 1000  # of one ledger query: a bound on the loop, far above any scenario's records
+
 
 @dataclass(frozen=True)
 class Reply:
@@ -103,9 +106,33 @@ class Conductor:
 
     # --- evidence ------------------------------------------------------------
     def ledger(self) -> dict[str, Any]:
+        """The first page of everything MC holds, with the whole store's counts (diagnostics)."""
         resp = self.admin.get("/admin/evidence")
         resp.raise_for_status()
         return resp.json()
+
+    def ledger_of(self, keys: list[str], digests: list[str]) -> list[dict[str, Any]]:
+        """MC's records (any client) with one of these idempotency keys or document digests.
+
+        What a ledger check reads: MC answers by index, so the check costs the same on a sandbox
+        holding a million old records. Sent in slices of QUERY_MAX names, every page followed.
+        """
+        found: dict[str, dict[str, Any]] = {}  # by cursor: a record may match in two slices
+        for start in range(0, max(len(keys), len(digests)), QUERY_MAX):
+            query = {"keys": keys[start : start + QUERY_MAX], "digests": digests[start : start + QUERY_MAX]}
+            after = None
+            for _ in range(MAX_PAGES):
+                resp = self.admin.post("/admin/evidence/query", json={**query, "after": after})
+                if resp.status_code != 200:
+                    raise AssertionError(f"MC's ledger query failed: {resp.status_code} {resp.text}")
+                page = resp.json()
+                found.update((item["cursor"], item) for item in page["items"])
+                after = page["next"]
+                if after is None:
+                    break
+            else:
+                raise AssertionError(f"MC's ledger query still had pages after {MAX_PAGES}")
+        return [found[c] for c in sorted(found, key=int)]
 
     def post_evidence(self, body: bytes, key: str | None, token: str, content_digest: str | None) -> Reply:
         headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}

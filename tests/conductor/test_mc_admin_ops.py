@@ -83,6 +83,7 @@ def test_reset_forgets_evidence(client: TestClient, token: str) -> None:
         "distinct_keys": 0,
         "by_key": {},
         "items": [],
+        "next": None,
     }
     # The key is free again: a different body is a new evidence, not a 422.
     assert post_evidence(client, token, "before-reset", evidence_doc(release="new")).status_code == 201
