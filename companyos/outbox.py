@@ -58,6 +58,8 @@ CREATE TABLE IF NOT EXISTS outbox (
     replayed INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS outbox_due ON outbox(state, next_attempt_at);
+-- the listing filtered by state, in seq order, without sorting every entry of that state
+CREATE INDEX IF NOT EXISTS outbox_state_seq ON outbox(state, seq);
 """
 
 _COLUMNS = (
