@@ -161,10 +161,11 @@ class LedgerItem(EvidenceRecord):
 
 class AdminEvidence(BaseModel):
     """One page of the ledger, oldest first. `by_key` counts (in the whole store) the keys on
-    this page only; `total`/`distinct_keys` are the whole store's (index counts)."""
+    this page only; `total`/`distinct_keys` are the whole store's, on the first page (no `after`)
+    only — null on later pages."""
 
-    total: int = Field(ge=0)
-    distinct_keys: int = Field(ge=0)
+    total: int | None = Field(ge=0)
+    distinct_keys: int | None = Field(ge=0)
     by_key: dict[str, int]
     items: list[LedgerItem]
     next: str | None = Field(pattern=CURSOR, description="null: no more records now")
