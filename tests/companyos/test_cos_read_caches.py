@@ -88,8 +88,11 @@ def test_a_verified_token_is_served_from_the_cache(tmp_path) -> None:
 
 def test_a_cached_token_still_expires(tmp_path) -> None:
     a = auth.Authenticator(tmp_path, 600)
-    token, life = a.issue("qa", (), ttl_s=1)
-    assert a.verify(token).subject == "qa"  # cached now
+    spy = counting(a)
+    # JWT times are whole seconds: a 2 s token is valid for at least 1 s, a 1 s one maybe not at all
+    token, life = a.issue("qa", (), ttl_s=2)
+    assert a.verify(token).subject == "qa"
+    assert a.verify(token).subject == "qa" and spy.verified == 1  # served from the cache
     deadline = time.monotonic() + life + 3
     reason = None
     while reason is None and time.monotonic() < deadline:
