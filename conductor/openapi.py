@@ -345,27 +345,28 @@ SECURITY_SCHEMES: dict[str, Any] = {
 }
 
 
-def document(routes: Iterable[BaseRoute] | None = None) -> dict[str, Any]:
-    """MC's OpenAPI 3.1 document; with `routes`, first check that they match the operations."""
+def _document(
+    title: str, description: str, operations: list[Op], scheme: str, routes: Iterable[BaseRoute] | None
+) -> dict[str, Any]:
+    """One listener's OpenAPI 3.1 document; with `routes`, first check that they match the operations."""
     if routes is not None:
-        openapi.check_routes(routes, OPERATIONS)
+        openapi.check_routes(routes, operations)
     return openapi.document(
-        title="Maestro Conductor",
+        title=title,
         version=__version__,
-        description=f"{SERVICE}: tokens, signed policy packs, evidence and receipts (docs/seam.md).",
-        operations=OPERATIONS,
-        security_schemes={"bearer": SECURITY_SCHEMES["bearer"]},
+        description=description,
+        operations=operations,
+        security_schemes={scheme: SECURITY_SCHEMES[scheme]},
     )
+
+
+def document(routes: Iterable[BaseRoute] | None = None) -> dict[str, Any]:
+    """MC's public OpenAPI 3.1 document (what COS uses)."""
+    description = f"{SERVICE}: tokens, signed policy packs, evidence and receipts (docs/seam.md)."
+    return _document("Maestro Conductor", description, OPERATIONS, "bearer", routes)
 
 
 def admin_document(routes: Iterable[BaseRoute] | None = None) -> dict[str, Any]:
     """The admin listener's own OpenAPI 3.1 document (the public one does not list /admin)."""
-    if routes is not None:
-        openapi.check_routes(routes, ADMIN_OPERATIONS)
-    return openapi.document(
-        title="Maestro Conductor admin API",
-        version=__version__,
-        description=f"{SERVICE}: the operator's API, on its own listener (docs/conductor.md).",
-        operations=ADMIN_OPERATIONS,
-        security_schemes={"admin": SECURITY_SCHEMES["admin"]},
-    )
+    description = f"{SERVICE}: the operator's API, on its own listener (docs/conductor.md)."
+    return _document("Maestro Conductor admin API", description, ADMIN_OPERATIONS, "admin", routes)

@@ -38,6 +38,7 @@ sys.path.insert(0, str(REPO))
 from harness.kit.ports import LOOPBACK, free_port  # noqa: E402
 from harness.kit.processes import ManagedProcess, python_module  # noqa: E402
 from harness.kit.readiness import http_ready, wait_until  # noqa: E402
+from harness.kit.service_pair import start_integrated_pair  # noqa: E402
 from harness.load.runner import (  # noqa: E402
     BARE_SCRIPT,
     COS_SCRIPT,
@@ -441,32 +442,10 @@ def start_services(root: Path, need: set[str]) -> tuple[dict[str, tuple[str, int
         wait_until("COS", http_ready(f"{url}/readyz"), 30, alive=cos.alive)
         services["cos"] = (url, cos.pid or 0)
     if "cos-integrated" in need:  # MC, and a COS publishing to it (receipts back to that COS)
-        mc_port, admin_port, port = free_port(), free_port(), free_port()
-        mc_url, url = f"http://{LOOPBACK}:{mc_port}", f"http://{LOOPBACK}:{port}"
-        mc = ManagedProcess(
-            "conductor",
-            python_module(
-                "conductor",
-                *("--host", LOOPBACK, "--port", str(mc_port), "--admin-port", str(admin_port)),
-                *("--data-dir", str(root / "mc"), "--callback-url", f"{url}/v1/callbacks/evidence-receipts"),
-            ),
-            logs / "conductor.log",
-        ).start()
-        procs.append(mc)
-        wait_until("MC", http_ready(f"{mc_url}/readyz"), 30, alive=mc.alive)
-        cos = ManagedProcess(
-            "companyos-integrated",
-            python_module(
-                "companyos",
-                *("--host", LOOPBACK, "--port", str(port), "--data-dir", str(root / "cos-integrated")),
-                *("--mode", "integrated", "--mc-url", mc_url, "--log-level", "warning"),
-            ),
-            logs / "companyos-integrated.log",
-        ).start()
-        procs.append(cos)
-        wait_until("integrated COS", http_ready(f"{url}/readyz"), 30, alive=cos.alive)
-        services["cos-integrated"] = (url, cos.pid or 0)
-        services["mc"] = (mc_url, mc.pid or 0)
+        pair = start_integrated_pair(root / "integrated", logs / "integrated")
+        procs += [pair.cos, pair.mc]
+        services["cos-integrated"] = (pair.cos_url, pair.cos.pid or 0)
+        services["mc"] = (pair.mc_url, pair.mc.pid or 0)
     if "bare" in need:
         port = free_port()
         bare = ManagedProcess(

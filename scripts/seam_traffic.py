@@ -34,9 +34,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from contracts import examples  # noqa: E402
-from harness.kit.ports import LOOPBACK, free_port  # noqa: E402
-from harness.kit.processes import ManagedProcess, python_module  # noqa: E402
-from harness.kit.readiness import http_ready, wait_until  # noqa: E402
+from harness.kit.service_pair import start_integrated_pair  # noqa: E402
 
 USERNAME, PASSWORD = "qa", "qa-dev-password"
 SETTLE_TIMEOUT_S = 180.0
@@ -86,32 +84,9 @@ def acknowledged(url: str, token: str) -> int:
 def measure(root: Path, code: Path, writes: int, concurrency: int) -> dict[str, object]:
     env = {"PYTHONPATH": str(code)}
     logs = root / "logs"
-    mc_port, admin_port, port = free_port(), free_port(), free_port()
-    mc_url, url = f"http://{LOOPBACK}:{mc_port}", f"http://{LOOPBACK}:{port}"
-    mc = ManagedProcess(
-        "conductor",
-        python_module(
-            "conductor",
-            *("--host", LOOPBACK, "--port", str(mc_port), "--admin-port", str(admin_port)),
-            *("--data-dir", str(root / "mc"), "--callback-url", f"{url}/v1/callbacks/evidence-receipts"),
-        ),
-        logs / "conductor.log",
-        env=env,
-    ).start()
-    cos = None
+    pair = start_integrated_pair(root, logs, env=env)
+    mc_url, url = pair.mc_url, pair.cos_url
     try:
-        wait_until("MC", http_ready(f"{mc_url}/readyz"), 30, alive=mc.alive)
-        cos = ManagedProcess(
-            "companyos",
-            python_module(
-                "companyos",
-                *("--host", LOOPBACK, "--port", str(port), "--data-dir", str(root / "cos")),
-                *("--mode", "integrated", "--mc-url", mc_url, "--log-level", "warning"),
-            ),
-            logs / "companyos.log",
-            env=env,
-        ).start()
-        wait_until("COS", http_ready(f"{url}/readyz"), 30, alive=cos.alive)
         login = httpx.post(f"{url}/v1/login", json={"username": USERNAME, "password": PASSWORD})
         token = login.json()["access_token"]
         started = time.monotonic()
@@ -125,9 +100,7 @@ def measure(root: Path, code: Path, writes: int, concurrency: int) -> dict[str, 
         settled_s = time.monotonic() - started
         m, c = counters(mc_url), counters(url)
     finally:
-        for proc in (cos, mc):
-            if proc is not None:
-                proc.stop()
+        pair.stop()
     publishes = (
         c.get("evidence_published_total", 0.0)
         + c.get("evidence_publish_retries_total", 0.0)

@@ -178,6 +178,16 @@ def start_proc(
     return Proc(name, f"http://127.0.0.1:{port}", port, data_dir, popen, log_path)
 
 
+def wait_drained(cos_url: str, timeout_s: float) -> None:
+    """Bounded wait until a (restarted) COS reports an empty outbox."""
+    wait_for(
+        "the restarted COS to drain its outbox",
+        lambda: httpx.get(f"{cos_url}/healthz").json()["outbox_depth"] == 0,
+        timeout_s=timeout_s,
+        interval_s=0.1,
+    )
+
+
 def start_mc(
     data_dir: Path, port: int | None = None, *, callback_url: str | None = None, extra: list[str] = ()
 ) -> Proc:

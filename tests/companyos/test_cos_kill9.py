@@ -11,7 +11,17 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from cos_helpers import bearer, evidence_doc, free_port, login, new_key, start_cos_proc, start_mc, wait_for
+from cos_helpers import (
+    bearer,
+    evidence_doc,
+    free_port,
+    login,
+    new_key,
+    start_cos_proc,
+    start_mc,
+    wait_drained,
+    wait_for,
+)
 
 N = 80
 
@@ -51,12 +61,7 @@ def test_kill9_mid_drain_loses_nothing_and_duplicates_nothing(tmp_path) -> None:
         assert stored_at_kill < N, "the drain finished before the kill; the test did not interrupt it"
 
         cos = start_cos_proc(tmp_path / "cos", cos_port, mc.url)
-        wait_for(
-            "the restarted COS to drain its outbox",
-            lambda: httpx.get(f"{cos_url}/healthz").json()["outbox_depth"] == 0,
-            timeout_s=30,
-            interval_s=0.1,
-        )
+        wait_drained(cos_url, timeout_s=30)
         ledger = admin.get(f"{mc.admin_url}/admin/evidence").json()
         assert set(ledger["by_key"]) == accepted, "MC's keys differ from what COS accepted"
         assert ledger["distinct_keys"] == len(accepted) == N

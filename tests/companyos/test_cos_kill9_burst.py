@@ -23,6 +23,7 @@ from cos_helpers import (
     new_key,
     start_cos_proc,
     start_mc,
+    wait_drained,
     wait_for,
 )
 
@@ -102,12 +103,7 @@ def test_kill9_during_a_burst_keeps_every_202_and_mc_stores_each_once(tmp_path) 
         assert len(burst.accepted) < WRITERS * PER_WRITER
 
         cos = start_cos_proc(tmp_path / "cos", cos_port, mc_proc.url)
-        wait_for(
-            "the restarted COS to drain its outbox",
-            lambda: httpx.get(f"{cos_url}/healthz").json()["outbox_depth"] == 0,
-            timeout_s=60,
-            interval_s=0.1,
-        )
+        wait_drained(cos_url, timeout_s=60)
         items = httpx.get(f"{cos_url}/v1/evidence?limit=1000", headers=bearer(login(cos_url))).json()["items"]
         in_outbox = {i["idempotency_key"] for i in items}
         lost = burst.accepted - in_outbox

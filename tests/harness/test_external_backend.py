@@ -186,52 +186,17 @@ def test_the_suite_runner_counts_a_run_stopped_by_the_preflight_as_failed(tmp_pa
 def test_the_preflight_asks_for_mcs_admin_listener_and_refuses_the_public_port(tmp_path):
     """Issue 13: MC's admin API is on its own listener, so `-D mc_url` alone is not enough, and a
     user who passes the public port as the admin URL is told so before any scenario runs."""
-    from harness.kit.processes import ManagedProcess, python_module
-    from harness.kit.readiness import http_ready, wait_until
+    from harness.kit.service_pair import start_integrated_pair
 
-    mc_port, admin_port, cos_port = free_port(), free_port(), free_port()
-    mc_url = f"http://127.0.0.1:{mc_port}"
-    mc = ManagedProcess(
-        "mc",
-        python_module(
-            "conductor",
-            "--port",
-            str(mc_port),
-            "--admin-port",
-            str(admin_port),
-            "--data-dir",
-            str(tmp_path / "mc"),
-        ),
-        tmp_path / "mc.log",
-    ).start()
-    cos = None
+    pair = start_integrated_pair(tmp_path, tmp_path / "logs", cos_args=())
+    mc_url = pair.mc_url
     try:
-        wait_until("MC", http_ready(f"{mc_url}/readyz"), 30, alive=mc.alive)
-        cos = ManagedProcess(
-            "cos",
-            python_module(
-                "companyos",
-                *("--port", str(cos_port), "--data-dir", str(tmp_path / "cos")),
-                *("--mode", "integrated", "--mc-url", mc_url),
-            ),
-            tmp_path / "cos.log",
-        ).start()
-        wait_until("COS", http_ready(f"http://127.0.0.1:{cos_port}/readyz"), 30, alive=cos.alive)
-        base = [
-            "-D",
-            "backend=external",
-            "-D",
-            f"cos_url=http://127.0.0.1:{cos_port}",
-            "-D",
-            f"mc_url={mc_url}",
-        ]
+        base = ["-D", "backend=external", "-D", f"cos_url={pair.cos_url}", "-D", f"mc_url={mc_url}"]
         feature = "features/integrated_cold_start.feature"
         missing = _behave(tmp_path / "a", *base, feature)
         public = _behave(tmp_path / "b", *base, "-D", f"mc_admin_url={mc_url}", feature)
     finally:
-        if cos is not None:
-            cos.stop()
-        mc.stop()
+        pair.stop()
     for proc in (missing, public):
         assert proc.returncode != 0, proc.stdout + proc.stderr
         assert "Scenario: COS enforces the pack MC publishes" not in proc.stdout  # nothing ran
