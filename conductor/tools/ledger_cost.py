@@ -12,8 +12,9 @@ times over HTTP on the admin listener:
 - the full listing: every page of `GET /admin/evidence` followed to the end — with `--mc-root`
   pointing at a checkout from before pagination, that is the old one-answer listing.
 
-Prints one line per size: seed s, start s, query ms (median of `--repeat`) and bytes, page ms and
-bytes, full listing s and MB, MC's peak RSS. Loopback only; the data dirs are deleted afterwards.
+Prints one line per size: seed s, start s, query ms (median of `--repeat`) and bytes, the same
+query inside the store without HTTP (ms), page ms and bytes, full listing s and MB, MC's peak RSS.
+Loopback only; the data dirs are deleted afterwards.
 """
 
 from __future__ import annotations
@@ -37,7 +38,8 @@ from typing import Any
 
 import httpx
 
-from conductor.evidence_store import SCHEMA
+from conductor.db import Database
+from conductor.evidence_store import SCHEMA, EvidenceStore
 from seam.idempotency import SCHEMA as IDEMPOTENCY_SCHEMA
 
 REPO = Path(__file__).resolve().parents[2]
@@ -258,7 +260,27 @@ def measure(n: int, args: argparse.Namespace, work: Path) -> dict[str, Any]:
         if n <= args.full_max:
             row["full_s"], row["full_bytes"] = full_listing(http, n)
         row["peak_rss_mb"] = mc.peak_rss_mb()
+    if "query_ms" in row:  # this MC has the query (and this checkout's store is the one it ran)
+        row["store_ms"] = store_query_ms(data_dir / "conductor.db", n, args.probe, args.repeat)
     return row
+
+
+def store_query_ms(db_path: Path, n: int, probe: int, repeat: int) -> float:
+    """The same check inside MC's store, without HTTP (median ms): what the index search costs."""
+    store = EvidenceStore(Database(db_path))
+    picks = [k * n // probe for k in range(probe)]
+    keys, digests = [key_of(i) for i in picks], [digest_of(i) for i in picks]
+    times = []
+    try:
+        for _ in range(repeat):
+            started = time.perf_counter()
+            found = store.matching(keys, digests, 0, 1000)
+            times.append(time.perf_counter() - started)
+            if len(found) != probe:
+                raise AssertionError(f"the store found {len(found)} records for {probe} probes")
+    finally:
+        store._db.close()
+    return statistics.median(times) * 1000
 
 
 def _fmt(row: dict[str, Any]) -> str:
@@ -271,6 +293,7 @@ def _fmt(row: dict[str, Any]) -> str:
         get("start_s", ".1f"),
         f"{get('query_ms', '.1f')} (max {get('query_max_ms', '.1f')})",
         get("query_bytes", ","),
+        get("store_ms", ".2f"),
         get("page_ms", ".1f"),
         get("page_bytes", ","),
         get("full_s", ".2f"),
@@ -295,10 +318,11 @@ def main(argv: list[str] | None = None) -> int:
     print(f"MC from {args.mc_root}; ledger check = query for {args.probe} keys + digests", flush=True)
     print(
         "| records | seed s | first start s | check ms (median of "
-        f"{args.repeat}) | check bytes | page ms | page bytes | full listing s | full MB | MC peak RSS MB |",
+        f"{args.repeat}) | check bytes | same in the store ms | page ms | page bytes "
+        "| full listing s | full MB | MC peak RSS MB |",
         flush=True,
     )
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|", flush=True)
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|", flush=True)
     with tempfile.TemporaryDirectory(prefix="ledger-cost-") as tmp:
         for n in (int(s) for s in args.sizes.split(",")):
             row = measure(n, args, Path(tmp))
