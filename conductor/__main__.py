@@ -257,7 +257,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
     )
     # Bind both ports before serving either: a taken admin port fails the start, not a later call.
-    sockets = [server.config.bind_socket() for server in (public, admin)]
+    sockets = [
+        connections.bind_listener(settings.host, settings.port),
+        connections.bind_listener(settings.admin_host, settings.admin_port),
+    ]
     log.info("%s %s listening on http://%s:%d", SERVICE, __version__, settings.host, settings.port)
     log.info("admin API on http://%s:%d (its own listener)", settings.admin_host, sockets[1].getsockname()[1])
     asyncio.run(serve_both(public, admin, sockets))

@@ -25,27 +25,14 @@ from faultproxy import DEFAULT_API_HOST, DEFAULT_API_PORT
 from faultproxy.api import create_app
 from faultproxy.collection import ProxyCollection, ProxySpec
 from faultproxy.proxy import format_address
+from seam.connections import bind_listener
 
 log = logging.getLogger("faultproxy.server")
 
 
 def bind_api_socket(host: str, port: int) -> socket.socket:
-    """Bind and listen before serving: errors surface at once, and port 0 resolves immediately.
-
-    The socket is made with proto=IPPROTO_TCP on purpose: asyncio only disables Nagle on accepted
-    sockets whose proto says TCP, and with Nagle on, every keep-alive API response waits ~40 ms
-    for the client's delayed ACK (uvicorn writes headers and body separately).
-    """
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((host, port))
-        sock.listen(128)
-    except OSError:
-        sock.close()
-        raise
-    return sock
+    """Bind and listen before serving (TCP_NODELAY on accepted sockets: seam.connections.bind_listener)."""
+    return bind_listener(host, port)
 
 
 class FaultProxyServer:

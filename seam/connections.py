@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 from typing import Any
 
 from uvicorn.protocols.http.h11_impl import H11Protocol
@@ -86,3 +87,22 @@ def guarded_h11(head_timeout_s: float = HEAD_TIMEOUT_S) -> type[GuardedH11Protoc
 def server_options(head_timeout_s: float = HEAD_TIMEOUT_S) -> dict[str, Any]:
     """uvicorn.Config/uvicorn.run keyword arguments shared by COS and MC."""
     return {"http": guarded_h11(head_timeout_s), "timeout_keep_alive": KEEP_ALIVE_S}
+
+
+def bind_listener(host: str, port: int) -> socket.socket:
+    """A listening TCP socket, bound before serving: errors surface at once, port 0 resolves at once.
+
+    Made with proto=IPPROTO_TCP on purpose: asyncio disables Nagle only on accepted sockets whose
+    proto says TCP, and with Nagle on every keep-alive answer (uvicorn writes head and body apart)
+    waits ~40 ms for the client's delayed ACK. (`uvicorn.Config.bind_socket` makes proto 0 sockets.)
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(2048)
+    except OSError:
+        sock.close()
+        raise
+    return sock

@@ -183,3 +183,23 @@ def test_real_credentials_or_the_insecure_flag_allow_a_non_loopback_bind() -> No
     assert insecure.dev_credentials_in_use() == ["client secret", "admin token"]
     with pytest.raises(ValueError, match="development admin token"):  # one dev credential left: refused
         settings_from_args(build_parser().parse_args([*wide, "--client-secret", "s3"]))
+
+
+def test_keep_alive_answers_do_not_wait_for_delayed_acks(tmp_path: Path) -> None:
+    """MC binds its two listeners itself; a socket made without proto=TCP keeps Nagle on for every
+    accepted connection (asyncio only sets TCP_NODELAY when the proto says TCP), so each keep-alive
+    answer (head and body written apart) waited ~40 ms for the client's delayed ACK. A plain
+    `/healthz` on a reused connection must take a few milliseconds, on both listeners."""
+    with conductor(tmp_path / "d", tmp_path / "mc.log") as base:
+        for url in (f"{base}/healthz", f"{admin_url(base)}/healthz"):
+            with httpx.Client(timeout=5) as keep_alive:
+                keep_alive.get(url)  # the connection, set up once
+                samples = []
+                for _ in range(15):
+                    started = time.perf_counter()
+                    assert keep_alive.get(url).status_code == 200
+                    samples.append(time.perf_counter() - started)
+            median_ms = sorted(samples)[len(samples) // 2] * 1000
+            assert median_ms < 25, (
+                f"{url}: median {median_ms:.1f} ms per keep-alive answer (delayed-ACK stall ≥ 40 ms)"
+            )
