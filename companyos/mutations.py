@@ -45,6 +45,7 @@ DEGRADED_NOT_REPORTED = "cos.degraded-not-reported"
 RECEIPT_IGNORED = "cos.receipt-ignored"
 RECEIPT_APPLIED_BEFORE_VERIFY = "cos.receipt-applied-before-verify"
 RELOAD_BLOCKS_REQUESTS = "cos.reload-blocks-requests"
+PARKED_MIN_S = 0.05  # the shortest policy gap cos.reload-blocks-requests leaves (policy_fetcher)
 FETCH_NO_BACKOFF = "cos.fetch-no-backoff"
 BEHAVIOURAL = frozenset(
     {

@@ -187,8 +187,14 @@ class PolicyFetcher:
             return "unchanged"  # MC ignored If-None-Match; same bytes
         if self._known_rejected(hex_digest):
             return "known-rejected"
-        # Test-only mutation: no pack decides while the new one is being verified and stored.
-        parked = self._holder.park() if self._mutations.active(mut.RELOAD_BLOCKS_REQUESTS) else None
+        # Test-only mutation: no pack decides while the new one is being verified and stored. The
+        # gap lasts at least PARKED_MIN_S (what verifying and storing takes on a slower disk or a
+        # bigger pack), so the proof does not depend on how fast this machine reloads: once the
+        # reload path got quick, a gap of a few ms let the mutation slip past 1 run in 7.
+        parked = None
+        if self._mutations.active(mut.RELOAD_BLOCKS_REQUESTS):
+            parked = self._holder.park()
+            await asyncio.sleep(mut.PARKED_MIN_S)
         try:
             policy, envelope = await self._verify(result.headers, body, hex_digest, key, token)
         except PackRejected as exc:
