@@ -142,8 +142,11 @@ def measure_evidence(
             assert r.status_code == 202, r.text
 
             def stored(key: str = key) -> dict | None:
-                items = http.get(f"{admin_url}/admin/evidence", headers=ADMIN).json()["items"]
-                return next((i for i in items if i["idempotency_key"] == key), None)
+                query = {"keys": [key]}  # MC's ledger by key: the listing is paged (1000 a page)
+                items = http.post(f"{admin_url}/admin/evidence/query", headers=ADMIN, json=query).json()[
+                    "items"
+                ]
+                return next(iter(items), None)
 
             record = wait_for("MC to store the evidence", stored, 30, 0.002)
             observed.append(time.perf_counter() - accepted_perf)
@@ -158,7 +161,6 @@ def measure_evidence(
                 0.002,
             )
             acked.append(time.perf_counter() - accepted_perf)
-            http.post(f"{admin_url}/admin/reset", headers=ADMIN)  # keep MC's ledger listing small
     return observed, stamped, acked
 
 
