@@ -6,18 +6,25 @@ kill -9 either both exist (the client's retry is a replay, and the
 publisher will send it) or neither does (the retry is fresh). Nothing that
 was answered 202 can be lost.
 
-Why the ledger's in-flight marker is committed before the row: a second
-request with the same key while the first is still being handled gets the
-seam's 409 `idempotency_key_in_flight`. Markers left by a crashed process
-are cleared at open — this process is the only writer.
+Why a key's in-flight state lives in memory (`seam.idempotency.Claims`): this
+process is the only writer of its data dir and a crash ends every request it
+was handling, so that state need not survive one — and a committed marker
+cost every accept a second fsync wait. `begin` claims the key in memory
+(atomic: a second request with the key while the first is handled gets the
+seam's 409 `idempotency_key_in_flight`, or 422 with another body) and reads
+the ledger on its own reader connection (a completed key is a replay or a
+422: no commit). A fresh accept is then ONE write: the row and its completed
+ledger record. The claim is released once that write has committed or
+failed (a failed write leaves no trace, so a retry is fresh), never before.
+Markers an older version left in the ledger are cleared at open.
 
 Why group commit (seam/group_commit.py): every write of the outbox — the
-in-flight marker, the accepted row with its ledger record, the publisher's
-and the receipts' state changes — is a write queued on one committer
-thread, and concurrent writes share one transaction and one fsync
-(`synchronous=FULL` stays). `accept` returns only after the transaction
-holding its row has committed, so a 202 still means durable. Counters:
-`cos_outbox_commits_total` (fsyncs) vs `cos_outbox_rows_committed_total`.
+accepted row with its ledger record, the publisher's and the receipts'
+state changes — is a write queued on one committer thread, and concurrent
+writes share one transaction and one fsync (`synchronous=FULL` stays).
+`accept` returns only after the transaction holding its row has committed,
+so a 202 still means durable. Counters: `cos_outbox_commits_total` (fsyncs)
+vs `cos_outbox_rows_committed_total`.
 
 States: pending (not yet confirmed by MC) → published (MC answered 201 or
 a replay) → acknowledged (MC's signed receipt arrived). A receipt may
@@ -26,10 +33,12 @@ overtake the publish response; `published` never downgrades `acknowledged`.
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 import threading
 import time
 import uuid
+from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -108,17 +117,13 @@ def _entry(row: tuple) -> Entry:
 
 
 class Outbox:
-    def __init__(
-        self,
-        data_dir: Path,
-        stale_after_s: float = 60.0,
-        on_commit: group_commit.CommitObserver | None = None,
-    ) -> None:
+    def __init__(self, data_dir: Path, on_commit: group_commit.CommitObserver | None = None) -> None:
         data_dir.mkdir(parents=True, exist_ok=True)
         self.path = data_dir / DB_FILE
         self._lock = threading.RLock()
         self._conn: sqlite3.Connection | None = idempotency.connect(str(self.path))
-        self.ledger = idempotency.IdempotencyLedger(self._conn, self._lock, stale_after_s=stale_after_s)
+        self.ledger = idempotency.IdempotencyLedger(self._conn, self._lock)
+        self.claims = idempotency.Claims()
         self.write_health = storage.WriteHealth(data_dir)
         self.committer = group_commit.GroupCommitter(
             self._conn, self._lock, self.write_health, name="cos-outbox"
@@ -129,6 +134,9 @@ class Outbox:
             self._conn.executescript(SCHEMA)
             # Markers of requests a previous (crashed) process never finished: it cannot finish them now.
             self._conn.execute("DELETE FROM idempotency WHERE state='in_flight'")
+        # Ledger lookups read here, not through the writer's lock (held across a commit's fsync).
+        self._reader: sqlite3.Connection | None = idempotency.connect_reader(str(self.path))
+        self._reader_lock = threading.Lock()
 
     @property
     def conn(self) -> sqlite3.Connection:
@@ -138,6 +146,10 @@ class Outbox:
 
     def close(self) -> None:
         self.committer.close()  # commits what was already submitted: those writers are waiting
+        with self._reader_lock:
+            if self._reader is not None:
+                self._reader.close()
+                self._reader = None
         with self._lock:
             if self._conn is not None:
                 self._conn.close()
@@ -156,40 +168,55 @@ class Outbox:
             return False
 
     # -- write path -------------------------------------------------------------------------
-    def _release_if_fresh(self, key: str) -> group_commit.Undo:
-        """After a failed group commit: a marker this request wrote is gone, so is its claim."""
-
-        def undo(outcome: idempotency.Outcome) -> None:
-            if isinstance(outcome, idempotency.Fresh):
-                self.ledger.abandon(key)
-
-        return undo
-
-    def _begin_write(self, key: str, body_digest: str) -> group_commit.Write:
-        return lambda _conn: self.ledger.begin(key, body_digest)
-
     def begin(self, key: str, body_digest: str) -> idempotency.Outcome:
-        return self.committer.run(self._begin_write(key, body_digest), undo=self._release_if_fresh(key))
+        """Claim `key` for this request, without a commit: Fresh means the caller holds it and
+        must end with `accept*` (which releases it once its write is settled) or `abandon`.
+        Otherwise: InFlight/Mismatch (another request holds it), or Replay/Mismatch (completed).
 
-    async def begin_async(self, key: str, body_digest: str) -> idempotency.Outcome:
-        """`begin` for the event loop: waits for the group commit without holding a worker thread."""
-        return await self.committer.run_async(
-            self._begin_write(key, body_digest), undo=self._release_if_fresh(key)
-        )
+        Never awaits, so on the event loop the claim is atomic; the ledger read is one index
+        lookup on the reader connection (WAL: it does not wait for a commit in progress)."""
+        held = self.claims.claim(key, body_digest)
+        if held is not None:
+            return held
+        try:
+            with self._reader_lock:
+                if self._reader is None:
+                    raise sqlite3.ProgrammingError("outbox is closed")
+                settled = self.ledger.lookup(key, body_digest, self._reader)
+        except BaseException:
+            self.claims.release(key)
+            raise
+        if settled is not None:
+            self.claims.release(key)
+            return settled
+        return idempotency.Fresh()
 
     def abandon(self, key: str) -> None:
-        self.ledger.abandon(key)
+        """Release the claim of a request that will not write (nothing of it was committed)."""
+        self.claims.release(key)
 
     def accept(self, key: str, body: bytes, body_digest: str, status: int) -> dict[str, Any]:
         """Store the entry and the response under `key` in one transaction; return the response
-        once that transaction has committed."""
-        _, write = self._accept_write(key, body, body_digest, status)
-        return self.committer.run(write, rows=1)
+        once that transaction has committed. Ends the claim `begin` gave."""
+        return self._submit_accept(key, body, body_digest, status).result()
 
     async def accept_async(self, key: str, body: bytes, body_digest: str, status: int) -> dict[str, Any]:
         """`accept` for the event loop (the 202 is sent after this returns: the row is durable)."""
-        _, write = self._accept_write(key, body, body_digest, status)
-        return await self.committer.run_async(write, rows=1)
+        return await asyncio.wrap_future(self._submit_accept(key, body, body_digest, status))
+
+    def _submit_accept(self, key: str, body: bytes, body_digest: str, status: int) -> Future:
+        """Queue the accept's one write; the claim is released when its future settles: after the
+        commit (a retry then reads the completed record), after a failed batch (nothing was
+        written: a retry is fresh), or when it was cancelled before it ran. A cancelled waiter
+        whose write is already running keeps the claim until the commit ends."""
+        try:
+            _, write = self._accept_write(key, body, body_digest, status)
+            future = self.committer.submit(write, rows=1)
+        except BaseException:
+            self.claims.release(key)
+            raise
+        future.add_done_callback(lambda _settled: self.claims.release(key))
+        return future
 
     def _accept_write(
         self, key: str, body: bytes, body_digest: str, status: int
@@ -204,7 +231,7 @@ class Outbox:
                 " VALUES (?,?,?,?,'pending',?)",
                 (evidence_id, key, body, body_digest, time.time()),
             )
-            self.ledger.complete(key, status, response)
+            self.ledger.record(key, body_digest, status, response)
             return response
 
         return response, write
@@ -216,9 +243,13 @@ class Outbox:
         crash (or a read) in that window finds no trace of evidence that was answered 202.
         """
         response, write = self._accept_write(key, body, body_digest, status)
+
+        def write_behind() -> None:  # the claim is held until the late write is settled
+            self.committer.submit(write, rows=1).add_done_callback(lambda _: self.claims.release(key))
+
         # Submitted later and never awaited: a crash or a close first loses it (StoreClosed),
         # exactly the loss this mutation stands for.
-        timer = threading.Timer(WRITE_BEHIND_S, lambda: self.committer.submit(write, rows=1))
+        timer = threading.Timer(WRITE_BEHIND_S, write_behind)
         timer.daemon = True
         timer.start()
         return response

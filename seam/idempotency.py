@@ -7,8 +7,14 @@ Rules, identical at COS and MC:
 - same key, different body digest → `Mismatch` (422);
 - same key while the first request is still being handled → `InFlight` (409).
 
-An in-flight marker left by a crash is treated as abandoned after
-`stale_after_s`, so a client retry after a restart is not blocked forever.
+Two ways to hold a key in flight:
+- a committed marker (`IdempotencyLedger.begin` … `complete`, MC): costs a commit of its
+  own before the effect's. A marker left by a crash is treated as abandoned after
+  `stale_after_s`, so a client retry after a restart is not blocked forever;
+- a claim in memory (`Claims`, then `IdempotencyLedger.lookup` … `record`, COS): for a
+  store whose process is the only writer of its ledger. Requests in flight live only
+  as long as that process, so their state needs no fsync: the effect and its completed
+  record are the one commit of an accept.
 """
 
 from __future__ import annotations
@@ -65,6 +71,60 @@ def connect(path: str) -> sqlite3.Connection:
     return conn
 
 
+def connect_reader(path: str) -> sqlite3.Connection:
+    """A second, read-only connection to a WAL database opened by `connect`.
+
+    Why: in WAL mode a reader sees the last committed state without waiting for the writer,
+    so a lookup is not held up by a group commit's fsync on the writer's connection."""
+    conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30)
+    conn.execute("PRAGMA query_only=1")
+    conn.execute("PRAGMA busy_timeout=30000")
+    return conn
+
+
+def _settled(row: tuple | None, body_digest: str) -> Outcome | None:
+    """What a ledger row (body_digest, state, status, response) means for a request with this body."""
+    if row is None:
+        return None
+    digest, state, status, response = row
+    if digest != body_digest:
+        return Mismatch()
+    if state == "done":
+        return Replay(status=status, body=json.loads(response))
+    return InFlight()
+
+
+class Claims:
+    """Keys in flight in this process, in memory: `claim` is an atomic check-and-set.
+
+    Why: a process that is the only writer of its ledger knows every request it is handling, and
+    a crash ends them all, so their in-flight state need not be committed (no fsync before the
+    effect's own). Thread-safe: the event loop and worker threads may both claim and release.
+    The holder of a claim must `release` it once its write has committed or failed.
+    """
+
+    def __init__(self) -> None:
+        self._held: dict[str, str] = {}  # key → body digest of the request holding it
+        self._lock = threading.Lock()
+
+    def claim(self, key: str, body_digest: str) -> Mismatch | InFlight | None:
+        """None: the caller now holds `key`. Else why not (another body holds it: Mismatch)."""
+        with self._lock:
+            held = self._held.get(key)
+            if held is None:
+                self._held[key] = body_digest
+                return None
+        return InFlight() if held == body_digest else Mismatch()
+
+    def release(self, key: str) -> None:
+        with self._lock:
+            self._held.pop(key, None)
+
+    def __contains__(self, key: object) -> bool:
+        with self._lock:
+            return key in self._held
+
+
 class IdempotencyLedger:
     def __init__(self, conn: sqlite3.Connection, lock: threading.RLock, stale_after_s: float = 60.0) -> None:
         self._conn = conn
@@ -100,6 +160,29 @@ class IdempotencyLedger:
                 self._released.discard(key)
                 return Fresh()
             return InFlight()
+
+    def lookup(self, key: str, body_digest: str, conn: sqlite3.Connection | None = None) -> Outcome | None:
+        """Read-only: what the ledger holds for `key` (Replay, Mismatch, InFlight for a marker), or
+        None when it holds nothing. `conn` is a reader (`connect_reader`) to read without the lock
+        the writer holds while it commits; the caller serializes its use."""
+        sql = "SELECT body_digest, state, status, response FROM idempotency WHERE key=?"
+        if conn is not None:
+            rows = conn.execute(sql, (key,)).fetchall()  # fetched to the end: no read stays open
+        else:
+            with self._lock:
+                rows = self._conn.execute(sql, (key,)).fetchall()
+        return _settled(rows[0] if rows else None, body_digest)
+
+    def record(self, key: str, body_digest: str, status: int, body: dict[str, Any]) -> None:
+        """Store a completed request without a marker before it (its key was claimed in memory);
+        call inside the transaction that stores its effect. A second record of a key fails on
+        the primary key: a claim that was bypassed can never record a key twice."""
+        with self._lock:
+            self._conn.execute(
+                "INSERT INTO idempotency(key, body_digest, state, status, response, started_at)"
+                " VALUES (?,?,'done',?,?,?)",
+                (key, body_digest, status, json.dumps(body, sort_keys=True), time.time()),
+            )
 
     def complete(self, key: str, status: int, body: dict[str, Any]) -> None:
         """Record the response; call inside the caller's transaction when possible."""

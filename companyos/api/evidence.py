@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import re
 
 from starlette.concurrency import run_in_threadpool
@@ -45,8 +44,10 @@ async def submit_evidence(request: Request) -> Response:
             raise Problem(400, "content_digest_mismatch", str(exc)) from None
     doc = evidence.validate(parse_json_object(body))
     body_digest = canonical_digest(doc)
-    # Both writes below wait for a group commit (companyos/outbox.py), not for a worker thread.
-    outcome = await outbox.begin_async(key, body_digest)
+    status = 201 if cos.mutations.active(mutations.EVIDENCE_201) else 202
+    # No commit and no await before the write: the key is claimed in memory (atomically on the
+    # event loop) and a completed key is read from the ledger (companyos/outbox.py).
+    outcome = outbox.begin(key, body_digest)
     if isinstance(outcome, idempotency.Mismatch):
         raise Problem(422, "idempotency_key_reused", "this Idempotency-Key was used with a different body")
     if isinstance(outcome, idempotency.InFlight):
@@ -60,17 +61,16 @@ async def submit_evidence(request: Request) -> Response:
                 "Location": f"/v1/evidence/{outcome.body.get('evidence_id')}",
             },
         )
-    status = 201 if cos.mutations.active(mutations.EVIDENCE_201) else 202
     try:
         await cos.test_latency()
-        if cos.mutations.active(mutations.OUTBOX_ACK_BEFORE_DURABLE):
-            response = outbox.accept_later(key, body, body_digest, status)
-        else:
-            response = await outbox.accept_async(key, body, body_digest, status)
     except BaseException:
-        with contextlib.suppress(Exception):
-            await run_in_threadpool(outbox.abandon, key)
+        outbox.abandon(key)
         raise
+    # The one group commit of this accept (row + completed ledger record); it releases the claim.
+    if cos.mutations.active(mutations.OUTBOX_ACK_BEFORE_DURABLE):
+        response = outbox.accept_later(key, body, body_digest, status)
+    else:
+        response = await outbox.accept_async(key, body, body_digest, status)
     cos.metrics.evidence_accepted.inc()
     if cos.publisher is not None:
         cos.publisher.notify()
