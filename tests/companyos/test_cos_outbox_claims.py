@@ -10,6 +10,8 @@ retry could still find nothing in the ledger).
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import sqlite3
 import threading
@@ -82,6 +84,33 @@ def test_the_claim_is_held_until_the_commit_has_ended(outbox: Outbox) -> None:
     writer.join(10)
     assert not writer.is_alive()
     assert outbox.begin("k", "d") == Replay(status=202, body=answers[0])
+
+
+def test_a_cancelled_accept_never_frees_its_key_while_its_write_can_still_commit(outbox: Outbox) -> None:
+    """The client went away (the handler's task is cancelled) while the commit could not run yet.
+    Either the write was cancelled before it ran (key free, nothing ever committed) or it was
+    already running (key held until the commit ends, then a replay) — never a free key whose
+    write commits later, which a retry would race with a second fresh write."""
+    assert isinstance(outbox.begin("k", "d"), Fresh)
+
+    async def cancel_while_blocked() -> bool:
+        task = asyncio.create_task(outbox.accept_async("k", BODY, "d", 202))
+        await asyncio.sleep(0.05)  # the write is queued (or already waiting for the lock)
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        return "k" in outbox.claims
+
+    with outbox._lock:  # noqa: SLF001 - stands for a commit still waiting for its fsync
+        held = asyncio.run(cancel_while_blocked())
+    outbox.committer.run(lambda _conn: None)  # FIFO: everything queued before has settled
+    settled = outbox.begin("k", "d")
+    if held:
+        assert isinstance(settled, Replay), settled
+    else:
+        assert isinstance(settled, Fresh) and outbox.ledger.lookup("k", "d") is None
+        outbox.abandon("k")
+    assert "k" not in outbox.claims
 
 
 def test_a_reopened_outbox_holds_no_claim_and_keeps_what_was_accepted(tmp_path: Path) -> None:
