@@ -122,7 +122,8 @@ class Outbox:
         self.path = data_dir / DB_FILE
         self._lock = threading.RLock()
         self._conn: sqlite3.Connection | None = idempotency.connect(str(self.path))
-        self.ledger = idempotency.IdempotencyLedger(self._conn, self._lock)
+        # Lookups read on the ledger's own connection, not through the writer's lock.
+        self.ledger = idempotency.IdempotencyLedger(self._conn, self._lock, read_apart=True)
         self.claims = idempotency.Claims()
         self.write_health = storage.WriteHealth(data_dir)
         self.committer = group_commit.GroupCommitter(
@@ -134,9 +135,6 @@ class Outbox:
             self._conn.executescript(SCHEMA)
             # Markers of requests a previous (crashed) process never finished: it cannot finish them now.
             self._conn.execute("DELETE FROM idempotency WHERE state='in_flight'")
-        # Ledger lookups read here, not through the writer's lock (held across a commit's fsync).
-        self._reader: sqlite3.Connection | None = idempotency.connect_reader(str(self.path))
-        self._reader_lock = threading.Lock()
 
     @property
     def conn(self) -> sqlite3.Connection:
@@ -146,10 +144,7 @@ class Outbox:
 
     def close(self) -> None:
         self.committer.close()  # commits what was already submitted: those writers are waiting
-        with self._reader_lock:
-            if self._reader is not None:
-                self._reader.close()
-                self._reader = None
+        self.ledger.close()
         with self._lock:
             if self._conn is not None:
                 self._conn.close()
@@ -175,21 +170,7 @@ class Outbox:
 
         Never awaits, so on the event loop the claim is atomic; the ledger read is one index
         lookup on the reader connection (WAL: it does not wait for a commit in progress)."""
-        held = self.claims.claim(key, body_digest)
-        if held is not None:
-            return held
-        try:
-            with self._reader_lock:
-                if self._reader is None:
-                    raise sqlite3.ProgrammingError("outbox is closed")
-                settled = self.ledger.lookup(key, body_digest, self._reader)
-        except BaseException:
-            self.claims.release(key)
-            raise
-        if settled is not None:
-            self.claims.release(key)
-            return settled
-        return idempotency.Fresh()
+        return self.claims.begin(key, body_digest, lambda: self.ledger.lookup(key, body_digest))
 
     def abandon(self, key: str) -> None:
         """Release the claim of a request that will not write (nothing of it was committed)."""
@@ -205,18 +186,15 @@ class Outbox:
         return await asyncio.wrap_future(self._submit_accept(key, body, body_digest, status))
 
     def _submit_accept(self, key: str, body: bytes, body_digest: str, status: int) -> Future:
-        """Queue the accept's one write; the claim is released when its future settles: after the
-        commit (a retry then reads the completed record), after a failed batch (nothing was
-        written: a retry is fresh), or when it was cancelled before it ran. A cancelled waiter
-        whose write is already running keeps the claim until the commit ends."""
+        """Queue the accept's one write; the claim ends when that write has settled
+        (`Claims.release_when_settled`), never while it could still commit."""
         try:
             _, write = self._accept_write(key, body, body_digest, status)
             future = self.committer.submit(write, rows=1)
         except BaseException:
             self.claims.release(key)
             raise
-        future.add_done_callback(lambda _settled: self.claims.release(key))
-        return future
+        return self.claims.release_when_settled(key, future)
 
     def _accept_write(
         self, key: str, body: bytes, body_digest: str, status: int
@@ -245,7 +223,7 @@ class Outbox:
         response, write = self._accept_write(key, body, body_digest, status)
 
         def write_behind() -> None:  # the claim is held until the late write is settled
-            self.committer.submit(write, rows=1).add_done_callback(lambda _: self.claims.release(key))
+            self.claims.release_when_settled(key, self.committer.submit(write, rows=1))
 
         # Submitted later and never awaited: a crash or a close first loses it (StoreClosed),
         # exactly the loss this mutation stands for.

@@ -160,6 +160,7 @@ def create_app(
             yield
         finally:
             await mc.dispatcher.stop()
+            mc.store.close()
             mc.db.close()
 
     routes = [

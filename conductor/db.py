@@ -7,7 +7,7 @@ connection is shared by the stores and serialised by an RLock (the seam's
 idempotency ledger takes the same lock).
 
 Why a group committer (seam/group_commit.py): the evidence write path —
-in-flight markers, stored evidence with its receipt, receipt state changes —
+stored evidence with its ledger record and receipt, receipt state changes —
 queues its writes on `committer`, so concurrent publishes share one
 transaction and one fsync (`synchronous=FULL` stays). Other writers (packs,
 admin) keep `transaction()`; both hold the same lock.

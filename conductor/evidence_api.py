@@ -78,8 +78,9 @@ class EvidenceService:
     async def publish(self, doc: dict[str, Any], key: str, client_id: str, api: str) -> PublishResult:
         """Apply the seam's idempotency rules to an already validated evidence document."""
         body_digest = canonical_digest(doc)
-        # The writes here wait for a group commit (seam/group_commit.py), not for a worker thread.
-        outcome = await self.store.begin_async(client_id, key, body_digest)
+        # No commit and no await before the write: the key is claimed in memory (atomically on the
+        # event loop) and a completed key is read from the ledger (conductor/evidence_store.py).
+        outcome = self.store.begin(client_id, key, body_digest)
         if isinstance(outcome, Replay):
             await asyncio.to_thread(self.store.note_replay, client_id, key)
             self._metrics.evidence_replayed.labels(api=api).inc()
@@ -119,10 +120,12 @@ class EvidenceService:
                 "client_id": client_id,
             }
             receipt_body = json.dumps(receipt, sort_keys=True, separators=(",", ":")).encode("utf-8")
-            await self.store.store_async(record, 201, response, receipt_body)
         except BaseException:
             self.store.abandon(client_id, key)
             raise
+        # The one group commit of this publish (record + ledger entry + receipt); it releases the
+        # claim once settled, so a cancelled request cannot free the key while its write may commit.
+        await self.store.store_async(record, 201, response, receipt_body)
         self._metrics.evidence_stored.labels(api=api).inc()
         self._dispatcher.kick(record.evidence_id)
         return PublishResult("created", 201, response)

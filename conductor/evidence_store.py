@@ -6,8 +6,16 @@ in one SQLite transaction (WAL, full fsync), so a restart loses nothing and a
 crash cannot produce evidence without a receipt or a receipt without evidence.
 The idempotency rules themselves are the seam's `IdempotencyLedger`.
 
-Why group commit: the in-flight marker, the stored evidence (with its ledger
-record and receipt) and the receipts' state changes are writes queued on the
+Why a key's in-flight state lives in memory (`seam.idempotency.Claims`): one
+process owns this database (single worker) and a crash ends every request it
+was handling, so that state need not be committed — a committed marker cost
+every publish a second fsync wait. `begin` claims the key and reads the
+ledger (no commit); a fresh publish is ONE write: the record, its completed
+ledger entry and its pending receipt. The claim ends when that write has
+committed or failed, never while it could still commit.
+
+Why group commit: the stored evidence (with its ledger record and receipt),
+replay counts and the receipts' state changes are writes queued on the
 database's group committer (seam/group_commit.py), so concurrent publishes
 share one transaction and one fsync. `store` returns only once the
 transaction holding the record has committed: a 201 still means durable.
@@ -16,15 +24,17 @@ Counters: `mc_evidence_commits_total` (fsyncs) vs `mc_evidence_rows_committed_to
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sqlite3
+from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any
 
 from conductor.db import Database, utc_now
 from seam import strict_json
-from seam.group_commit import CommitObserver, Undo, Write
-from seam.idempotency import Fresh, IdempotencyLedger, Outcome
+from seam.group_commit import CommitObserver, Write
+from seam.idempotency import Claims, IdempotencyLedger, Outcome
 
 SCHEMA = (
     """
@@ -154,48 +164,41 @@ def _migrate_to_client_scoped_keys(conn: sqlite3.Connection) -> None:
 
 
 class EvidenceStore:
-    def __init__(self, db: Database, stale_after_s: float = 60.0) -> None:
+    def __init__(self, db: Database) -> None:
         self._db = db
-        self.ledger = IdempotencyLedger(db.conn, db.lock, stale_after_s=stale_after_s)
+        # Lookups read on the ledger's own connection, not through the writer's lock.
+        self.ledger = IdempotencyLedger(db.conn, db.lock, read_apart=True)
+        self.claims = Claims()
         with db.transaction() as conn:
             _migrate_to_client_scoped_keys(conn)
             for statement in SCHEMA:
                 conn.execute(statement)
-            # One process owns this file (single worker): nothing can still be in flight at start,
-            # so markers left by a crash are cleared now rather than blocking retries for a minute.
+            # One process owns this file (single worker): nothing can still be in flight at start.
+            # Markers an older version committed are cleared (keys are claimed in memory now).
             conn.execute("DELETE FROM idempotency WHERE state='in_flight'")
 
     def observe_commits(self, observer: CommitObserver) -> None:
         """`observer(batch)` after each group commit of the evidence write path (for /metrics)."""
         self._db.committer.observe(observer)
 
+    def close(self) -> None:
+        """Close the ledger's lookup connection (before the database itself is closed)."""
+        self.ledger.close()
+
     # -- idempotency (every key is the client's own: see ledger_key) --------------------------
-    def _begin_write(self, client_id: str, key: str, body_digest: str) -> tuple[Write, Undo]:
-        scoped = ledger_key(client_id, key)
-
-        def undo(outcome: Outcome) -> None:  # the batch did not commit: neither did this claim
-            if isinstance(outcome, Fresh):
-                self.ledger.abandon(scoped)
-
-        return (lambda _conn: self.ledger.begin(scoped, body_digest)), undo
-
     def begin(self, client_id: str, key: str, body_digest: str) -> Outcome:
-        write, undo = self._begin_write(client_id, key, body_digest)
-        return self._db.committer.run(write, undo=undo)
-
-    async def begin_async(self, client_id: str, key: str, body_digest: str) -> Outcome:
-        """`begin` for the event loop: waits for the group commit without holding a worker thread."""
-        write, undo = self._begin_write(client_id, key, body_digest)
-        return await self._db.committer.run_async(write, undo=undo)
+        """Claim the key for this publish, without a commit: Fresh means the caller holds it and
+        must end with `store*` (which releases it once its write has settled) or `abandon`.
+        Never awaits, so the claim is atomic on the event loop; the ledger read is one lookup."""
+        scoped = ledger_key(client_id, key)
+        return self.claims.begin(scoped, body_digest, lambda: self.ledger.lookup(scoped, body_digest))
 
     def abandon(self, client_id: str, key: str) -> None:
-        self.ledger.abandon(ledger_key(client_id, key))
+        """Release the claim of a publish that will not write (nothing of it was committed)."""
+        self.claims.release(ledger_key(client_id, key))
 
     def is_in_flight(self, client_id: str, key: str) -> bool:
-        rows = self._db.execute(
-            "SELECT 1 FROM idempotency WHERE key=? AND state='in_flight'", (ledger_key(client_id, key),)
-        )
-        return bool(rows)
+        return ledger_key(client_id, key) in self.claims
 
     def note_replay(self, client_id: str, key: str) -> None:
         self._db.committer.run(
@@ -210,13 +213,27 @@ class EvidenceStore:
         self, record: EvidenceRecord, status: int, response: dict[str, Any], receipt_body: bytes
     ) -> None:
         """Evidence + completed idempotency record + pending receipt, atomically; returns once
-        the transaction holding them has committed."""
-        self._db.committer.run(self._store_write(record, status, response, receipt_body), rows=1)
+        the transaction holding them has committed. Ends the claim `begin` gave."""
+        self._submit_store(record, status, response, receipt_body).result()
 
     async def store_async(self, record: EvidenceRecord, *args: Any) -> None:
         """`store(record, status, response, receipt_body)` for the event loop (the 201 is sent after
         this returns: the record is durable)."""
-        await self._db.committer.run_async(self._store_write(record, *args), rows=1)
+        await asyncio.wrap_future(self._submit_store(record, *args))
+
+    def _submit_store(
+        self, record: EvidenceRecord, status: int, response: dict[str, Any], receipt_body: bytes
+    ) -> Future:
+        """Queue the publish's one write; the claim ends when that write has settled."""
+        scoped = ledger_key(record.client_id, record.idempotency_key)
+        try:
+            future = self._db.committer.submit(
+                self._store_write(record, status, response, receipt_body), rows=1
+            )
+        except BaseException:
+            self.claims.release(scoped)
+            raise
+        return self.claims.release_when_settled(scoped, future)
 
     def _store_write(
         self, record: EvidenceRecord, status: int, response: dict[str, Any], receipt_body: bytes
@@ -235,7 +252,8 @@ class EvidenceStore:
                     json.dumps(record.document, sort_keys=True),
                 ),
             )
-            self.ledger.complete(ledger_key(record.client_id, record.idempotency_key), status, response)
+            scoped = ledger_key(record.client_id, record.idempotency_key)
+            self.ledger.record(scoped, record.digest, status, response)
             conn.execute(
                 "INSERT INTO receipts(evidence_id, client_id, body, state) VALUES (?,?,?,'pending')",
                 (record.evidence_id, record.client_id, receipt_body.decode("utf-8")),

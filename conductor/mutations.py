@@ -179,7 +179,11 @@ def store_twice(store: Any, db: Any) -> None:
 
     async def store_and_copy(record: Any, status: int, response: dict[str, Any], receipt_body: bytes) -> None:
         # The copy first: whenever the real record is visible, so is its duplicate.
-        await asyncio.to_thread(copy, record)
+        try:
+            await asyncio.to_thread(copy, record)
+        except BaseException:
+            store.abandon(record.client_id, record.idempotency_key)  # the real write never ran
+            raise
         await original(record, status, response, receipt_body)
 
     store.store_async = store_and_copy

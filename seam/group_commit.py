@@ -101,7 +101,7 @@ class CommitCounters:
         )
         self.writes = Counter(
             f"{prefix}_writes_committed",
-            f"{store} writes committed (in-flight markers, evidence, state changes).",
+            f"{store} writes committed (evidence, state changes).",
             registry=registry,
         )
         self.rows = Counter(

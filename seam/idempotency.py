@@ -23,6 +23,8 @@ import json
 import sqlite3
 import threading
 import time
+from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any
 
@@ -116,6 +118,29 @@ class Claims:
                 return None
         return InFlight() if held == body_digest else Mismatch()
 
+    def begin(self, key: str, body_digest: str, lookup: Callable[[], Outcome | None]) -> Outcome:
+        """Claim `key`, then ask the ledger (`lookup`, a read): Fresh means the caller holds the
+        claim; any other answer holds nothing. Never awaits: atomic on an event loop."""
+        held = self.claim(key, body_digest)
+        if held is not None:
+            return held
+        try:
+            settled = lookup()
+        except BaseException:
+            self.release(key)
+            raise
+        if settled is not None:
+            self.release(key)
+            return settled
+        return Fresh()
+
+    def release_when_settled(self, key: str, write: Future) -> Future:
+        """Release `key` once the write that completes it has settled: committed (a retry reads
+        the record), failed (nothing was written: a retry is fresh) or cancelled before it ran.
+        A waiter cancelled while its write runs does not free the key before the commit ends."""
+        write.add_done_callback(lambda _settled: self.release(key))
+        return write
+
     def release(self, key: str) -> None:
         with self._lock:
             self._held.pop(key, None)
@@ -126,7 +151,17 @@ class Claims:
 
 
 class IdempotencyLedger:
-    def __init__(self, conn: sqlite3.Connection, lock: threading.RLock, stale_after_s: float = 60.0) -> None:
+    def __init__(
+        self,
+        conn: sqlite3.Connection,
+        lock: threading.RLock,
+        stale_after_s: float = 60.0,
+        *,
+        read_apart: bool = False,
+    ) -> None:
+        """`read_apart`: `lookup` reads on a read-only connection of its own to the same file, so
+        a lookup on the event loop never waits for the writer's lock (held through a commit's
+        fsync). Its owner calls `close` before closing `conn`."""
         self._conn = conn
         self._lock = lock
         self._stale_after_s = stale_after_s
@@ -135,6 +170,16 @@ class IdempotencyLedger:
         self._released: set[str] = set()
         with self._lock:
             conn.execute(SCHEMA)
+            path = conn.execute("PRAGMA database_list").fetchone()[2] if read_apart else ""
+        self._reader = connect_reader(path) if path else None
+        self._reader_lock = threading.Lock()
+
+    def close(self) -> None:
+        """Close the lookup's own connection (if any); later lookups read through the writer's."""
+        with self._reader_lock:
+            if self._reader is not None:
+                self._reader.close()
+                self._reader = None
 
     def begin(self, key: str, body_digest: str) -> Outcome:
         with self._lock:
@@ -161,16 +206,16 @@ class IdempotencyLedger:
                 return Fresh()
             return InFlight()
 
-    def lookup(self, key: str, body_digest: str, conn: sqlite3.Connection | None = None) -> Outcome | None:
-        """Read-only: what the ledger holds for `key` (Replay, Mismatch, InFlight for a marker), or
-        None when it holds nothing. `conn` is a reader (`connect_reader`) to read without the lock
-        the writer holds while it commits; the caller serializes its use."""
+    def lookup(self, key: str, body_digest: str) -> Outcome | None:
+        """Read-only, no commit: what the ledger holds for `key` (Replay, Mismatch, InFlight for a
+        marker), or None when it holds nothing."""
         sql = "SELECT body_digest, state, status, response FROM idempotency WHERE key=?"
-        if conn is not None:
-            rows = conn.execute(sql, (key,)).fetchall()  # fetched to the end: no read stays open
-        else:
-            with self._lock:
-                rows = self._conn.execute(sql, (key,)).fetchall()
+        with self._reader_lock:
+            if self._reader is not None:
+                rows = self._reader.execute(sql, (key,)).fetchall()  # to the end: no read stays open
+                return _settled(rows[0] if rows else None, body_digest)
+        with self._lock:
+            rows = self._conn.execute(sql, (key,)).fetchall()
         return _settled(rows[0] if rows else None, body_digest)
 
     def record(self, key: str, body_digest: str, status: int, body: dict[str, Any]) -> None:

@@ -80,7 +80,7 @@ def test_the_claim_is_held_until_the_commit_has_ended(outbox: Outbox) -> None:
         writer.join(0.2)
         assert writer.is_alive(), "the accept returned before its transaction could commit"
         assert isinstance(outbox.begin("k", "d"), InFlight)
-        assert outbox.ledger.lookup("k", "d", outbox._reader) is None  # noqa: SLF001 - nothing yet
+        assert outbox.ledger.lookup("k", "d") is None  # nothing committed yet
     writer.join(10)
     assert not writer.is_alive()
     assert outbox.begin("k", "d") == Replay(status=202, body=answers[0])

@@ -213,8 +213,9 @@ def _sample(metrics_text: str, name: str) -> float:
 
 
 def test_concurrent_publishes_share_commits_and_metrics_count_them(make_app: AppFactory) -> None:
-    """Group commit: each publish is two writes (in-flight marker, record); serially each is its own
-    commit (fsync), a burst of concurrent publishes shares them (seam/group_commit.py)."""
+    """Group commit: each publish is one write (record + ledger entry + receipt; the key is claimed in
+    memory, issue 16); serially each is its own commit (fsync), a burst of concurrent publishes shares
+    them (seam/group_commit.py)."""
     app = make_app()
     burst = 50
 
@@ -242,12 +243,12 @@ def test_concurrent_publishes_share_commits_and_metrics_count_them(make_app: App
     serial, after, answers = asyncio.run(scenario())
     assert [r.status_code for r in answers] == [201] * burst
     assert _sample(serial, "mc_evidence_rows_committed_total") == 3
-    assert _sample(serial, "mc_evidence_writes_committed_total") == 6
-    assert _sample(serial, "mc_evidence_commits_total") == 6  # nothing to share: one fsync per write
+    assert _sample(serial, "mc_evidence_writes_committed_total") == 3
+    assert _sample(serial, "mc_evidence_commits_total") == 3  # one fsync per publish (was 2: marker)
     rows = _sample(after, "mc_evidence_rows_committed_total") - 3
-    writes = _sample(after, "mc_evidence_writes_committed_total") - 6
-    commits = _sample(after, "mc_evidence_commits_total") - 6
-    assert rows == burst and writes == 2 * burst
+    writes = _sample(after, "mc_evidence_writes_committed_total") - 3
+    commits = _sample(after, "mc_evidence_commits_total") - 3
+    assert rows == burst and writes == burst
     assert commits < writes, f"{burst} concurrent publishes took {commits} commits for {writes} writes"
     ledger = app.state.conductor.store.all()
     assert len(ledger) == burst + 3 and len({r.idempotency_key for r in ledger}) == burst + 3
