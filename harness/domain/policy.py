@@ -192,12 +192,20 @@ def reload_failures(world: World) -> float:
     return total
 
 
+# Each thread pauses this long between its requests. Unpaced, four threads kept both cores of a
+# CI machine busy for the whole scenario (COS and behave ~100 s of CPU per faults run) and
+# slowed every stage beside it; paced, any 50 ms window still holds a request from every thread
+# (cos.reload-blocks-requests leaves a policy gap of at least 50 ms: docs/mutations.md).
+PACE_S = 0.02
+
+
 @dataclass
 class BackgroundDecisions:
-    """Threads asking COS for decisions until stopped; counts failures, not sleeps."""
+    """Threads asking COS for decisions until stopped, each every PACE_S; counts failures."""
 
     world: World
     threads: int = 4
+    pace_s: float = PACE_S
     ok: int = 0
     failed: list[str] = field(default_factory=list)
     _stop: threading.Event = field(default_factory=threading.Event)
@@ -226,6 +234,7 @@ class BackgroundDecisions:
                             self.ok += 1
                         else:
                             self.failed.append(detail)
+                    self._stop.wait(self.pace_s)
             finally:
                 client.close()
 
