@@ -1,16 +1,27 @@
-"""The gates, in order, as CI runs them: one table, one plain summary line.
+"""The gates, as CI runs them: one table, one plain summary line.
 
 Stages: contracts (drift, scrub, pacts vs OpenAPI, provider verification: the cheap, decisive
-seam checks, ~15 s, so a provider that breaks a pact is red within seconds) → unit (pytest) →
+seam checks, ~10 s, so a provider that breaks a pact is red within seconds) → unit (pytest) →
 fuzz (schemathesis) → e2e (behave, both modes) → faults → mutations (the contract mutation proof,
 then the behavioural one: do the checks above catch every break) → load → compose →
 observability (the run's metrics on a real Prometheus/Alertmanager; runs even after a failed
-stage, because a failed run is what it must report). A stage whose tooling
-is not part of this checkout yet is listed as `absent` rather than silently
-skipped. Any failing stage fails the run, and its verdict is printed the moment it ends;
-the last line is `N passed, N failed`
-summed over pytest and behave, just after the path of the one Allure report of
-the whole run. `--repeat N` measures flakiness (harness/gates/repeat.py).
+stage, because a failed run is what it must report).
+
+`PLAN` says when each runs: contracts alone and first; then unit, fuzz/mutations and
+e2e/faults/compose as three lanes at once (most of their time is spent waiting on the services,
+behave and k6 they start, so one after the other left a 2-core machine half idle); then load
+alone (its latencies are the run's figures, not the neighbours'), then observability. A stage
+in a lane runs as its own `python -m harness.gates.stages --only NAME` with its own reports
+directory (reports/lanes/NAME), its output going to reports/stages/NAME.log; the one Allure
+report and reports/metrics.prom gather every lane's results (docs/decisions.md, "Gate lanes").
+`--serial` runs every stage in this process, in order, streaming its output.
+
+A stage whose tooling is not part of this checkout yet is listed as `absent` rather than
+silently skipped. Any failing stage fails the run, and its verdict is printed the moment it
+ends; no stage starts after a failure (stages already running in other lanes finish), except
+observability. The last line is `N passed, N failed` summed over pytest and behave, just after
+the path of the one Allure report of the whole run. `--repeat N` measures flakiness
+(harness/gates/repeat.py).
 """
 
 from __future__ import annotations
@@ -22,13 +33,16 @@ import re
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 from harness.gates import secret_scan
 from harness.gates.run_suite import export_metrics, generate_report, tag_backend
+from harness.records import metrics_export
 
 REPO = Path(__file__).resolve().parents[2]
 PY = str(REPO / ".venv" / "bin" / "python")
@@ -85,16 +99,20 @@ def _pytest_counts(text: str) -> tuple[int, int]:
 
 
 # pytest-xdist: most unit time is spent waiting on the processes tests start (services, behave,
-# k6), so two workers halve the stage even on two cores; whole files per worker keep module
-# fixtures (the alert chain's servers, the report's browser) started once (docs/decisions.md).
-UNIT_WORKERS = ["-n", "2", "--dist", "loadfile"]
+# k6), so three workers keep two cores busy, beside the other lanes too; whole files per worker
+# keep module fixtures (the alert chain's servers, the report's browser) started once
+# (docs/decisions.md).
+UNIT_WORKERS = ["-n", "3", "--dist", "loadfile"]
 
 
 def unit() -> StageResult:
     t0 = time.monotonic()
+    # a lane's reports directory is the gate's, not the tests' (they choose their own)
+    env = {k: v for k, v in os.environ.items() if k != "E2E_REPORTS_DIR"}
     code, text = _run(
         [PY, "-m", "pytest", "tests", "-q", "-p", "no:cacheprovider", *UNIT_WORKERS],
         REPORTS / "stages" / "unit.log",
+        env=env,
     )
     passed, failed = _pytest_counts(text)
     ok = code == 0
@@ -283,7 +301,7 @@ def observability() -> StageResult:
 # Stages that run even after an earlier one failed (without --keep-going).
 ALWAYS_RUN = {"observability"}
 
-# Cheap, decisive first: a broken seam is red before the 200 s unit stage starts.
+# The table's order. Cheap, decisive first: a broken seam is red before anything else starts.
 STAGES: dict[str, Callable[[], StageResult]] = {
     "contracts": contracts,
     "unit": unit,
@@ -295,6 +313,18 @@ STAGES: dict[str, Callable[[], StageResult]] = {
     "compose": compose,
     "observability": observability,
 }
+
+# When each stage runs: groups one after the other; the lanes of a group at the same time, each
+# lane its stages in order. Lanes are balanced by measured CPU and wall time (docs/decisions.md,
+# "Gate lanes"); faults and compose share a lane so two stages that stop, start and break
+# services never share the machine's fixed runbook ports or Docker at once.
+PLAN: tuple[tuple[tuple[str, ...], ...], ...] = (
+    (("contracts",),),
+    (("unit",), ("fuzz", "mutations"), ("e2e", "faults", "compose")),
+    (("load",),),
+    (("observability",),),
+)
+LANES_DIR = "lanes"  # under REPORTS: one reports directory per stage run in a lane
 
 
 def _secret_gate(result: StageResult, gate: secret_scan.StageGate) -> StageResult:
@@ -332,11 +362,6 @@ def _repeat(times: int, names: list[str]) -> int:
     return 1 if failed else 0
 
 
-def _after(name: str) -> list[str]:
-    names = list(STAGES)
-    return names[names.index(name) + 1 :]
-
-
 def verdict_line(result: StageResult, elapsed_s: float) -> str:
     """Printed as soon as a stage ends, so a red stage is visible before the run's table."""
     return (
@@ -350,12 +375,150 @@ def _write_stage_table(results: list[StageResult]) -> None:
     (REPORTS / "stages.json").write_text(json.dumps([r.__dict__ for r in results], indent=2))
 
 
+def _quiet_run(argv: list[str], log: Path, env: dict[str, str]) -> int:
+    """Run a command with its output going to `log` only (lanes would interleave on stdout)."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("w") as out:
+        return subprocess.call(argv, cwd=REPO, stdout=out, stderr=subprocess.STDOUT, env=env)
+
+
+def lane_dir(name: str) -> Path:
+    return REPORTS / LANES_DIR / name
+
+
+def in_child(name: str) -> StageResult:
+    """One stage as `python -m harness.gates.stages --only NAME`, reports under reports/lanes/NAME.
+
+    Its own reports directory keeps what a stage reads back (suite-summary.json, behave.json,
+    the rerun's Allure results) its own while other stages run; the child builds no report of
+    its own and pushes nothing (this process gathers both at the end).
+    """
+    out = lane_dir(name)
+    shutil.rmtree(out, ignore_errors=True)
+    env = {**os.environ, "E2E_REPORTS_DIR": str(out)}
+    env.pop("PUSHGATEWAY_URL", None)
+    argv = [PY, "-m", "harness.gates.stages", "--only", name, "--no-report", "--serial"]
+    argv += [f"--behave-arg={a}" for a in BEHAVE_ARGS]
+    t0 = time.monotonic()
+    code = _quiet_run(argv, REPORTS / "stages" / f"{name}.log", env)
+    rows = json.loads((out / "stages.json").read_text()) if (out / "stages.json").exists() else []
+    row = next((r for r in rows if r.get("name") == name), None)
+    if row is None:
+        return StageResult(
+            name, "failed", time.monotonic() - t0, 0, 1, f"the stage exited {code} without a result"
+        )
+    result = StageResult(**row)
+    if code != 0 and result.status == "passed":  # the child's secret scan or its report failed it
+        result.status, result.failed = "failed", max(result.failed, 1)
+    return result
+
+
+def _log_tail(name: str, lines: int = 40) -> str:
+    log = REPORTS / "stages" / f"{name}.log"
+    text = log.read_text(errors="replace") if log.exists() else ""
+    return "\n".join(text.splitlines()[-lines:])
+
+
+class Runner:
+    """Runs the selected stages by PLAN and keeps the run's table; safe to call from lane threads."""
+
+    def __init__(self, selected: list[str], keep_going: bool) -> None:
+        self.selected = selected
+        self.keep_going = keep_going
+        self.results: list[StageResult] = []
+        self.started_stages: set[str] = set()
+        self.stopped = False
+        self.secrets = secret_scan.StageGate()
+        self.t0 = time.monotonic()
+        self._lock = threading.Lock()
+
+    def stage(self, name: str, lane: bool) -> None:
+        with self._lock:
+            if self.stopped and name not in ALWAYS_RUN:
+                return
+            self.started_stages.add(name)
+            where = f" (in a lane; output in {REPORTS / 'stages' / f'{name}.log'})" if lane else ""
+            print(f"\n=== stage: {name} ==={where}", flush=True)
+        result = in_child(name) if lane else STAGES[name]()
+        with self._lock:
+            result = _secret_gate(result, self.secrets)
+            self.results.append(result)
+            self.results.sort(key=lambda r: list(STAGES).index(r.name))
+            _write_stage_table(self.results)  # the observability stage pushes the stages so far
+            print(verdict_line(result, time.monotonic() - self.t0), flush=True)
+            if lane and result.status == "failed":
+                print(f"--- last lines of {name}'s output ---\n{_log_tail(name)}\n---", flush=True)
+            if result.status == "failed" and not self.keep_going and not self.stopped:
+                self.stopped = True
+                later = [
+                    n
+                    for n in STAGES
+                    if n in self.selected and n not in self.started_stages and n not in ALWAYS_RUN
+                ]
+                print(
+                    f"stopping: {', '.join(later) or 'nothing'} skipped (--keep-going runs them)", flush=True
+                )
+
+    def group(self, lanes: list[list[str]], serial: bool) -> None:
+        """One group of PLAN: its lanes at once (each stage in a child process), or in order."""
+        if serial or len(lanes) == 1:
+            for lane in lanes:
+                for name in lane:
+                    self.stage(name, lane=False)
+            return
+        with ThreadPoolExecutor(max_workers=len(lanes)) as pool:
+            futures = [
+                pool.submit(lambda lane=lane: [self.stage(n, lane=True) for n in lane]) for lane in lanes
+            ]
+            for future in futures:
+                future.result()
+        _gather_lane_metrics()
+
+
+def _gather_lane_metrics() -> None:
+    """Fold each lane's metrics.prom into reports/metrics.prom (observability pushes that file)."""
+    lanes = REPORTS / LANES_DIR
+    if lanes.is_dir():
+        metrics_export.merge_textfiles(
+            sorted(lanes.glob(f"*/{metrics_export.OUTPUT}")), REPORTS / metrics_export.OUTPUT
+        )
+
+
+def allure_result_dirs() -> list[tuple[Path, str | None]]:
+    """Every Allure results directory of this run, with the backend to tag it with (None: process)."""
+    roots = [REPORTS, *sorted(p for p in (REPORTS / LANES_DIR).glob("*") if p.is_dir())]
+    backends = dict(OTHER_BACKENDS)
+    return [(root / d, backends.get(d)) for root in roots for d in ALLURE_RESULTS if (root / d).is_dir()]
+
+
+def planned(selected: list[str]) -> list[list[list[str]]]:
+    """PLAN with only the selected stages; empty lanes and groups dropped. A stage PLAN does
+    not name (a new one, or a test's stand-in) runs alone after the plan, in STAGES order."""
+    groups = []
+    for group in PLAN:
+        lanes = [[n for n in lane if n in selected] for lane in group]
+        lanes = [lane for lane in lanes if lane]
+        if lanes:
+            groups.append(lanes)
+    in_plan = {n for group in PLAN for lane in group for n in lane}
+    groups += [[[n]] for n in selected if n not in in_plan]
+    return groups
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--only", action="append", choices=list(STAGES), help="run only these stages")
     parser.add_argument("--keep-going", action="store_true", help="run later stages after a failure")
+    parser.add_argument(
+        "--serial", action="store_true", help="no lanes: every stage in this process, in PLAN order"
+    )
+    parser.add_argument(
+        "--no-report",
+        action="store_true",
+        help="build no Allure report (a lane's child: the parent builds it)",
+    )
     parser.add_argument(
         "--behave-arg",
         action="append",
@@ -373,36 +536,33 @@ def main(argv: list[str] | None = None) -> int:
     BEHAVE_ARGS[:] = args.behave_arg
     if args.repeat:
         return _repeat(args.repeat, args.only or list(STAGES))
-    results: list[StageResult] = []
-    secrets = secret_scan.StageGate()
     for result_dir in ALLURE_RESULTS:  # the report shows this run only
         shutil.rmtree(REPORTS / result_dir, ignore_errors=True)
+    shutil.rmtree(REPORTS / LANES_DIR, ignore_errors=True)
     if not args.only:  # a whole run: its metrics (and so its alerts) describe this run, not earlier ones
         for name in ("metrics.prom", "stages.json"):
             (REPORTS / name).unlink(missing_ok=True)
-    stopped = False
-    started = time.monotonic()
-    for name, stage in STAGES.items():
-        if args.only and name not in args.only or stopped and name not in ALWAYS_RUN:
-            continue
-        print(f"\n=== stage: {name} ===", flush=True)
-        result = _secret_gate(stage(), secrets)
-        results.append(result)
-        _write_stage_table(results)  # the observability stage pushes the stages so far
-        print(verdict_line(result, time.monotonic() - started), flush=True)
-        if result.status == "failed" and not args.keep_going and not stopped:
-            stopped = True
-            later = [n for n in _after(name) if n not in ALWAYS_RUN and (not args.only or n in args.only)]
-            print(f"stopping: {', '.join(later) or 'nothing'} skipped (--keep-going runs them)", flush=True)
+    selected = [n for n in STAGES if not args.only or n in args.only]
+    runner = Runner(selected, args.keep_going)
+    for lanes in planned(selected):
+        runner.group(lanes, args.serial)
+    results = runner.results
     _write_stage_table(results)
     export_metrics()  # reports/metrics.prom (+ Pushgateway if PUSHGATEWAY_URL is set); never fails the run
-    for results_dir, backend in OTHER_BACKENDS:
-        tag_backend(REPORTS / results_dir, backend)  # one scenario on three backends: three tests
-    report = generate_report([REPORTS / d for d in ALLURE_RESULTS])
+    report = None
+    if not args.no_report:
+        dirs = allure_result_dirs()
+        for results_dir, backend in dirs:
+            if backend:
+                tag_backend(results_dir, backend)  # one scenario on three backends: three tests
+        report = generate_report([d for d, _ in dirs])
     print("\n" + table(results))
     passed = sum(r.passed for r in results)
     failed = sum(r.failed for r in results)
-    print(f"report: {report}" if report else "report: none (no scenario ran, or Allure failed — see above)")
+    if not args.no_report:
+        print(
+            f"report: {report}" if report else "report: none (no scenario ran, or Allure failed — see above)"
+        )
     print(f"{passed} passed, {failed} failed")
     return 1 if any(r.status == "failed" for r in results) else 0
 

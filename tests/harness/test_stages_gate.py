@@ -26,7 +26,7 @@ def test_a_broken_gate_fails_the_run_at_its_stage(tmp_path):
             "--only",
             "e2e",
             "--only",
-            "faults",
+            "load",
             "--behave-arg=-Denv.SEAM_MUTATIONS=cos.evidence-201",
             "--behave-arg=--no-report",
             "--behave-arg=features/evidence_publish.feature",
@@ -39,7 +39,7 @@ def test_a_broken_gate_fails_the_run_at_its_stage(tmp_path):
     )
     assert proc.returncode == 1, proc.stdout[-3000:] + proc.stderr[-3000:]
     stages = json.loads((tmp_path / "stages.json").read_text())
-    assert [s["name"] for s in stages] == ["e2e"], stages  # faults never ran
+    assert [s["name"] for s in stages] == ["e2e"], stages  # load never ran
     assert stages[0]["status"] == "failed" and stages[0]["failed"] > 0, stages
     assert "| e2e | failed |" in proc.stdout
     last = proc.stdout.strip().splitlines()[-1]

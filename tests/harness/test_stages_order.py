@@ -67,6 +67,7 @@ def fake_run(tmp_path, monkeypatch):
     monkeypatch.setattr(stages, "REPORTS", tmp_path)
     monkeypatch.setattr(stages, "export_metrics", lambda: None)
     monkeypatch.setattr(stages, "generate_report", lambda dirs: None)
+    monkeypatch.setattr(stages, "in_child", lambda name: stages.STAGES[name]())  # a lane's stage, in-process
     ran = Ran()
 
     def run(failing: str, *argv: str) -> int:
@@ -93,16 +94,19 @@ def test_a_red_first_stage_stops_the_run_before_unit_and_says_so_at_once(fake_ru
 def test_a_green_stage_prints_its_verdict_and_the_run_goes_on(fake_run, capsys):
     ran, run = fake_run
     assert run("faults") == 1
-    assert ran == ["contracts", "unit", "fuzz", "e2e", "faults", "observability"], ran
+    assert {"contracts", "unit", "faults", "observability"} <= set(ran), ran
+    # faults' lane partner and the group after its lanes never start; observability still reports
+    assert "compose" not in ran and "load" not in ran and ran[-1] == "observability", ran
     out = capsys.readouterr().out
     assert "=== stage unit: PASSED in 0.5s (3 passed, 0 failed;" in out
-    assert "stopping: mutations, load, compose skipped" in out
+    stopping = re.search(r"stopping: (.*) skipped", out)
+    assert stopping and {"load", "compose"} <= set(stopping.group(1).split(", ")), out
 
 
 def test_keep_going_runs_every_stage_and_only_names_what_it_selected(fake_run, capsys):
     ran, run = fake_run
     assert run("contracts", "--keep-going") == 1
-    assert ran == list(stages.STAGES)
+    assert sorted(ran) == sorted(stages.STAGES)
     assert "stopping:" not in capsys.readouterr().out
     ran.clear()
     assert run("contracts", "--only", "contracts", "--only", "e2e") == 1

@@ -98,7 +98,9 @@ def test_a_service_with_hooks_on_a_public_bind_refuses_to_start(tmp_path):
     ("module", "args", "hook"),
     [
         ("companyos", ["--seam-mutation", "cos.evidence-201"], "seam mutation cos.evidence-201"),
-        ("conductor", ["--test-evidence-delay-ms", "50"], "evidence delay 50 ms"),
+        # MC's admin listener on a free port too: the default 8790 may be a running MC's (the
+        # runbook recipe's, which the gate runs beside the unit stage)
+        ("conductor", ["--admin-port", "0", "--test-evidence-delay-ms", "50"], "evidence delay 50 ms"),
     ],
 )
 def test_active_hooks_show_in_healthz_and_as_a_metric(module, args, hook, tmp_path):
