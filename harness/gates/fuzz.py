@@ -220,8 +220,13 @@ def _operations_from_ndjson(path: Path) -> dict[str, dict[str, Any]]:
     return ops
 
 
-def fuzz_service(target: Target, out_dir: Path, budget_s: float) -> ServiceResult:
-    """Run schemathesis against one service; the result names every failing operation."""
+def fuzz_service(
+    target: Target, out_dir: Path, budget_s: float, phases: tuple[str, ...] = ()
+) -> ServiceResult:
+    """Run schemathesis against one service; the result names every failing operation.
+
+    `phases` (default: all) narrows the run to some of schemathesis's phases (examples,
+    coverage, fuzzing, stateful); the stateful phase is the one that runs until `budget_s`."""
     out_dir.mkdir(parents=True, exist_ok=True)
     # Tokens, the raw event log and hypothesis's example database stay out of reports/: the
     # fuzzer replays string constants it finds in the code (the dev credentials among them).
@@ -250,6 +255,7 @@ def fuzz_service(target: Target, out_dir: Path, budget_s: float) -> ServiceResul
         "--report-ndjson-path",
         str(ndjson),
         "--no-color",
+        *(["--phases", ",".join(phases)] if phases else []),
     ]
     env = {**os.environ, **target.env, "SCHEMATHESIS_HOOKS": HOOKS_MODULE, "PYTHONPATH": str(ROOT)}
     started = time.monotonic()

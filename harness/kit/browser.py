@@ -13,7 +13,9 @@ from __future__ import annotations
 import html
 import re
 import subprocess
+import sys
 import tempfile
+from collections.abc import Callable
 
 from harness.kit import debian_tools
 
@@ -66,6 +68,28 @@ def visible_text(dom: str) -> str:
     return _SPACE.sub(" ", html.unescape(_TAG.sub(" ", _HIDDEN.sub(" ", dom)))).strip()
 
 
-def page_text(url: str, *, budget_ms: int = 10_000) -> str:
-    """What a person reads on the page at `url`, once it has rendered."""
-    return visible_text(dump_dom(url, budget_ms=budget_ms))
+def page_text(
+    url: str,
+    *,
+    budget_ms: int = 10_000,
+    ready: Callable[[str], bool] | None = None,
+    renders: int = 3,
+) -> str:
+    """What a person reads on the page at `url`, once it has rendered.
+
+    `ready` says what a finished render shows (e.g. the report's totals). On a loaded machine
+    Chromium's dump can come back before the page's data arrived: the report's bare frame, or
+    "Failed to fetch" for its embedded data (seen while the gate's lanes kept both cores busy).
+    Such a render is not the page's answer, so it is rendered again, at most `renders` times,
+    each retry printed; a page that never gets ready fails the caller with its last text.
+    """
+    text = ""
+    for attempt in range(1, renders + 1):
+        text = visible_text(dump_dom(url, budget_ms=budget_ms))
+        if ready is None or ready(text):
+            return text
+        print(
+            f"browser: render {attempt} of {url} was not ready ({text[:160]!r}); rendering again",
+            file=sys.stderr,
+        )
+    return text

@@ -95,6 +95,16 @@ def test_removing_a_toxic_mid_delay_delivers_the_held_data(
         assert round_trip(sock) < FAST_S
 
 
+def within_rate(elapsed: float, expected: float) -> bool:
+    """A limiter is never faster than its rate (-20 %: timer granularity), and not much slower.
+
+    The slower side is looser (+60 %): the proxy runs in the test's process, and the gate runs
+    this stage beside others on two cores, so scheduling adds wall time; a limiter off by a unit
+    (2× slow or more) still fails.
+    """
+    return 0.8 * expected <= elapsed <= 1.6 * expected
+
+
 def test_bandwidth_downstream_limits_throughput(tp: ToxiproxyClient, blob_proxy: ProxyUnderTest) -> None:
     size, rate_kbs = 200_000, 100  # 200 KB at 100 KB/s: 2.0 s
     tp.add_toxic(blob_proxy.name, "bandwidth", {"rate": rate_kbs})
@@ -105,7 +115,7 @@ def test_bandwidth_downstream_limits_throughput(tp: ToxiproxyClient, blob_proxy:
         elapsed = time.perf_counter() - started
     assert data == blob(size)
     expected = size / (rate_kbs * 1000)
-    assert abs(elapsed - expected) <= 0.2 * expected, elapsed
+    assert within_rate(elapsed, expected), elapsed
     measured(
         "bandwidth 100 KB/s downstream, 200 KB",
         f"{elapsed:.3f} s (expected {expected:.1f} s, {size / elapsed / 1000:.1f} KB/s)",
@@ -124,7 +134,7 @@ def test_bandwidth_upstream_limits_what_the_server_receives(
         assert recv_exactly(sock, size) == payload
         elapsed = time.perf_counter() - started
     expected = size / (rate_kbs * 1000)
-    assert abs(elapsed - expected) <= 0.2 * expected, elapsed
+    assert within_rate(elapsed, expected), elapsed
     measured("bandwidth 100 KB/s upstream, 50 KB", f"{elapsed:.3f} s (expected {expected:.1f} s)")
 
 

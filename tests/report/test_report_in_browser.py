@@ -73,7 +73,7 @@ def test_the_report_is_one_file_beside_allure_summaries(report):
 
 
 def test_opened_from_disk_it_shows_every_scenario_of_both_stages(report):
-    text = browser.page_text(report.as_uri())
+    text = browser.page_text(report.as_uri(), ready=lambda t: "Total" in t)
     assert "Total 5" in text, text[:2000]
     assert "Passed 4" in text and "Failed 1" in text, text[:2000]
     # the tree: each feature with its counts per status (passed only: "2"; failed, passed: "1 2")
@@ -89,13 +89,15 @@ def _failed_id(report: Path) -> str:
 
 
 def test_the_failed_scenario_shows_its_error(report):
-    text = browser.page_text(f"{report.as_uri()}#{_failed_id(report)}")
+    text = browser.page_text(f"{report.as_uri()}#{_failed_id(report)}", ready=lambda t: "Red one" in t)
     assert "Red one Failed" in text, text[:2000]
     assert f"AssertionError: {ERROR}" in text, text[:2000]
 
 
 def test_the_failed_scenario_shows_its_attachment(report):
-    text = browser.page_text(f"{report.as_uri()}#{_failed_id(report)}/attachments")
+    text = browser.page_text(
+        f"{report.as_uri()}#{_failed_id(report)}/attachments", ready=lambda t: "Attachments" in t
+    )
     assert "Attachments 1" in text, text[:2000]
     assert f"{ATTACHMENT} text/plain" in text, text[:2000]
 
