@@ -77,7 +77,10 @@ def test_a_burst_shares_transactions_and_each_future_waits_for_its_commit(store:
     stats = store.committer.stats
     assert stats.rows == 50 and stats.writes == 50
     assert stats.commits <= 2, f"50 queued writes took {stats.commits} commits"
-    assert stats.largest_batch >= 49
+    # how the 50 split between the (at most) two commits depends on when the committer thread took
+    # its first batch (on a loaded machine: while this thread was still queueing); the counter
+    # must name the larger one
+    assert stats.largest_batch == max(b.rows for b in store.batches)
     assert sum(b.rows for b in store.batches) == 50 and len(store.batches) == stats.commits
 
 
